@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.engine;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import ai.onnxruntime.providers.OrtTensorRTProviderOptions;
+import io.sdxl4j.ExecutionProvider;
+import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.SdxlException;
+import io.sdxl4j.tensor.HostTensorOps;
+import io.sdxl4j.tensor.TensorOps;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+
+/**
+ * The engine on ONNX Runtime Java ({@code ai.onnxruntime}), named {@code ort}: host tensors bound
+ * zero-copy as inputs (direct buffers) and as pre-allocated outputs. Every session shares ONNX
+ * Runtime's one process-wide environment.
+ */
+public final class OrtEngine implements Engine {
+
+    /** The engine's name. */
+    public static final String NAME = "ort";
+
+    private static final String GPU_ARTIFACTS = "com.microsoft.onnxruntime:onnxruntime_gpu:1.29.0 (CUDA 12, cuDNN 9,"
+            + " TensorRT 10; Maven profile -Pcuda12) or the CUDA 13 build of org.bytedeco:onnxruntime:1.24.1-1.5.13"
+            + " (classifier linux-x86_64-gpu), in place of com.microsoft.onnxruntime:onnxruntime; never two ONNX"
+            + " Runtime jars on one class path";
+
+    private final OrtEnvironment env;
+    private final PipelineOptions options;
+    private boolean closed;
+
+    OrtEngine(PipelineOptions options) {
+        this.options = options;
+        // The environment is a singleton per process in ONNX Runtime Java; the first caller sets its log level.
+        this.env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "sdxl4j");
+        requireProvider(options.provider());
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public TensorOps ops() {
+        return HostTensorOps.INSTANCE;
+    }
+
+    @Override
+    public String describe() {
+        return NAME + " (ONNX Runtime " + env.getVersion() + ", " + options.provider().name() + ")";
+    }
+
+    @Override
+    public EngineSession open(Path file, String label) {
+        if (closed) {
+            throw new IllegalStateException("engine closed");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new SdxlException(label + ": file not found (" + file + ")");
+        }
+        List<AutoCloseable> owned = new ArrayList<>();
+        OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
+        owned.add(sessionOptions);
+        try {
+            configure(sessionOptions, owned);
+            OrtSession session = env.createSession(file.toString(), sessionOptions);
+            return new OrtEngineSession(env, session, label, owned);
+        } catch (OrtException | RuntimeException e) {
+            closeAll(owned);
+            throw new SdxlException(label + ": cannot load the ONNX model " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void configure(OrtSession.SessionOptions so, List<AutoCloseable> owned) throws OrtException {
+        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        if (options.intraOpThreads() > 0) {
+            so.setIntraOpNumThreads(options.intraOpThreads());
+        }
+        if (options.interOpThreads() > 0) {
+            so.setInterOpNumThreads(options.interOpThreads());
+        }
+        switch (options.provider()) {
+            case ExecutionProvider.Cpu cpu -> {
+            }
+            case ExecutionProvider.Cuda cuda -> {
+                OrtCUDAProviderOptions o = new OrtCUDAProviderOptions(cuda.deviceId());
+                owned.add(o);
+                o.add("cudnn_conv_algo_search", cuda.convAlgoSearch().name());
+                if (cuda.memoryLimitBytes() > 0) {
+                    o.add("gpu_mem_limit", Long.toString(cuda.memoryLimitBytes()));
+                }
+                so.addCUDA(o);
+            }
+            case ExecutionProvider.TensorRt trt -> {
+                OrtTensorRTProviderOptions o = new OrtTensorRTProviderOptions(trt.deviceId());
+                owned.add(o);
+                o.add("trt_fp16_enable", trt.fp16() ? "1" : "0");
+                if (trt.engineCacheDir() != null) {
+                    o.add("trt_engine_cache_enable", "1");
+                    o.add("trt_engine_cache_path", trt.engineCacheDir().toAbsolutePath().toString());
+                }
+                if (trt.timingCacheDir() != null) {
+                    o.add("trt_timing_cache_enable", "1");
+                    o.add("trt_timing_cache_path", trt.timingCacheDir().toAbsolutePath().toString());
+                }
+                so.addTensorrt(o);
+                // Nodes TensorRT cannot take fall back to CUDA, then to the CPU.
+                OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(trt.deviceId());
+                owned.add(cuda);
+                so.addCUDA(cuda);
+            }
+        }
+    }
+
+    /**
+     * Fails when the ONNX Runtime on the class path lacks the provider, naming the artifact that
+     * has it.
+     */
+    static void requireProvider(ExecutionProvider provider) {
+        EnumSet<OrtProvider> available = OrtEnvironment.getAvailableProviders();
+        List<OrtProvider> needed = switch (provider) {
+            case ExecutionProvider.Cpu cpu -> List.of();
+            case ExecutionProvider.Cuda cuda -> List.of(OrtProvider.CUDA);
+            case ExecutionProvider.TensorRt trt -> List.of(OrtProvider.TENSOR_RT, OrtProvider.CUDA);
+        };
+        for (OrtProvider p : needed) {
+            if (!available.contains(p)) {
+                throw new SdxlException("provider: " + provider.name() + " needs ONNX Runtime's " + p.getName()
+                        + ", which the ONNX Runtime on the class path does not have (it has " + available
+                        + "); it is in " + GPU_ARTIFACTS);
+            }
+        }
+    }
+
+    static void closeAll(List<AutoCloseable> resources) {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception ignored) {
+                // Closing native handles of a failed load; the original error is what matters.
+            }
+        }
+        resources.clear();
+    }
+
+    /** Sessions close themselves; the shared environment stays for other pipelines. */
+    @Override
+    public void close() {
+        closed = true;
+    }
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.engine;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.sdxl4j.SdxlException;
+import io.sdxl4j.tensor.DataType;
+import io.sdxl4j.tensor.Float16;
+import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Shapes;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** An {@link OrtSession} with its options; binds host tensors zero-copy. */
+final class OrtEngineSession implements EngineSession {
+
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final String label;
+    private final List<AutoCloseable> owned;
+    private final List<TensorSpec> inputs;
+    private final List<TensorSpec> outputs;
+    private boolean closed;
+
+    OrtEngineSession(OrtEnvironment env, OrtSession session, String label, List<AutoCloseable> owned)
+            throws OrtException {
+        this.env = env;
+        this.session = session;
+        this.label = label;
+        this.owned = new ArrayList<>(owned);
+        this.inputs = specs(session.getInputInfo());
+        this.outputs = specs(session.getOutputInfo());
+    }
+
+    @Override
+    public String label() {
+        return label;
+    }
+
+    @Override
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    @Override
+    public Binding bind(Map<String, HostTensor> in, Map<String, HostTensor> out) {
+        checkOpen();
+        List<String> missing = new ArrayList<>();
+        for (TensorSpec spec : inputs) {
+            if (!in.containsKey(spec.name())) {
+                missing.add(spec.name());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(label + ": inputs " + missing + " not bound");
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException(label + ": no output bound");
+        }
+        OrtBinding binding = new OrtBinding(session, label);
+        try {
+            for (Map.Entry<String, HostTensor> e : in.entrySet()) {
+                TensorSpec spec = find(inputs, e.getKey(), "input");
+                binding.addInput(spec.name(), adapt(spec, e.getValue(), binding, true));
+            }
+            for (Map.Entry<String, HostTensor> e : out.entrySet()) {
+                TensorSpec spec = find(outputs, e.getKey(), "output");
+                binding.addOutput(spec.name(), adapt(spec, e.getValue(), binding, false));
+            }
+            return binding;
+        } catch (RuntimeException e) {
+            binding.close();
+            throw e;
+        }
+    }
+
+    /** An OnnxTensor over {@code tensor}, or over a converted shadow when the graph wants another type. */
+    private OnnxTensor adapt(TensorSpec spec, HostTensor tensor, OrtBinding binding, boolean input) {
+        long[] shape = tensor.shape();
+        checkShape(spec, shape);
+        if (spec.dataType() == tensor.dataType()) {
+            return binding.own(wrap(tensor));
+        }
+        HostTensor shadow = binding.own(HostTensor.allocate(spec.dataType(), shape));
+        int n = tensor.size();
+        Runnable convert;
+        if (spec.dataType() == DataType.FLOAT16 && tensor.dataType() == DataType.FLOAT32) {
+            convert = input ? () -> Float16.fromFloats(tensor.floatBuffer(), shadow.halfBuffer(), n)
+                    : () -> Float16.toFloats(shadow.halfBuffer(), tensor.floatBuffer(), n);
+        } else if (spec.dataType() == DataType.INT32 && tensor.dataType() == DataType.INT64) {
+            convert = input ? () -> {
+                var src = tensor.longBuffer();
+                var dst = shadow.intBuffer();
+                for (int i = 0; i < n; i++) {
+                    dst.put(i, Math.toIntExact(src.get(i)));
+                }
+            } : () -> {
+                var src = shadow.intBuffer();
+                var dst = tensor.longBuffer();
+                for (int i = 0; i < n; i++) {
+                    dst.put(i, src.get(i));
+                }
+            };
+        } else {
+            throw new IllegalArgumentException(label + ": " + spec.name() + " is " + spec.describe() + ", bound to a "
+                    + tensor.dataType() + " tensor");
+        }
+        if (input) {
+            binding.beforeRun(convert);
+        } else {
+            binding.afterRun(convert);
+        }
+        return binding.own(wrap(shadow));
+    }
+
+    private OnnxTensor wrap(HostTensor t) {
+        try {
+            long[] shape = t.shape();
+            return switch (t.dataType()) {
+                case FLOAT32 -> OnnxTensor.createTensor(env, t.floatBuffer(), shape);
+                case FLOAT16 -> OnnxTensor.createTensor(env, t.halfBuffer(), shape, OnnxJavaType.FLOAT16);
+                case INT64 -> OnnxTensor.createTensor(env, t.longBuffer(), shape);
+                case INT32 -> OnnxTensor.createTensor(env, t.intBuffer(), shape);
+            };
+        } catch (OrtException e) {
+            throw new SdxlException(label + ": cannot create a tensor " + t + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void checkShape(TensorSpec spec, long[] shape) {
+        boolean ok = spec.rank() == shape.length;
+        for (int i = 0; ok && i < shape.length; i++) {
+            ok = spec.dim(i) < 0 || spec.dim(i) == shape[i];
+        }
+        if (!ok) {
+            throw new IllegalArgumentException(label + ": " + spec.name() + " is " + spec.describe()
+                    + ", bound to shape " + Shapes.format(shape));
+        }
+    }
+
+    private TensorSpec find(List<TensorSpec> specs, String name, String kind) {
+        for (TensorSpec s : specs) {
+            if (s.name().equals(name)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException(label + ": no " + kind + " named `" + name + "`; found "
+                + specs.stream().map(TensorSpec::name).toList());
+    }
+
+    private static List<TensorSpec> specs(Map<String, NodeInfo> infos) {
+        List<TensorSpec> specs = new ArrayList<>();
+        for (NodeInfo n : new LinkedHashMap<>(infos).values()) {
+            if (n.getInfo() instanceof TensorInfo t) {
+                String[] names = t.getDimensionNames();
+                specs.add(new TensorSpec(n.getName(), dataType(t.type), t.getShape(),
+                        names == null ? Collections.nCopies(t.getShape().length, "")
+                                : Arrays.stream(names).map(x -> x == null ? "" : x).toList()));
+            } else {
+                specs.add(new TensorSpec(n.getName(), null, new long[0], List.of()));
+            }
+        }
+        return List.copyOf(specs);
+    }
+
+    private static DataType dataType(OnnxJavaType t) {
+        return switch (t) {
+            case FLOAT -> DataType.FLOAT32;
+            case FLOAT16 -> DataType.FLOAT16;
+            case INT64 -> DataType.INT64;
+            case INT32 -> DataType.INT32;
+            default -> null;
+        };
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(label + ": session closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<AutoCloseable> all = new ArrayList<>();
+        all.addAll(owned);
+        all.add(session);
+        OrtEngine.closeAll(all);
+    }
+}

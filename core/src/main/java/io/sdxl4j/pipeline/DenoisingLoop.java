@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.pipeline;
+
+import io.sdxl4j.random.NoiseSource;
+import io.sdxl4j.scheduler.Scheduler;
+import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.TensorOps;
+
+/**
+ * The denoising loop every mode drives (txt2img from the first evaluation; img2img, inpainting and
+ * the refiner from a later one; an ensemble base up to an earlier end): per evaluation, scale the
+ * latents into the UNet input, one UNet call on the whole batch, guidance, the scheduler's update.
+ * It works only on the workspace's buffers, so a step allocates nothing.
+ */
+public final class DenoisingLoop {
+
+    private final Workspace ws;
+    private final Scheduler scheduler;
+    private final TensorOps ops;
+    private final Guidance guidance;
+    private final NoiseSource noise;
+    private final double[] stdConditional;
+    private final double[] stdGuided;
+
+    public DenoisingLoop(Workspace ws, Scheduler scheduler, TensorOps ops, Guidance guidance, NoiseSource noise) {
+        if (guidance.enabled() != ws.guidance()) {
+            throw new IllegalArgumentException("guidance " + guidance + " does not match the workspace");
+        }
+        this.ws = ws;
+        this.scheduler = scheduler;
+        this.ops = ops;
+        this.guidance = guidance;
+        this.noise = noise;
+        this.stdConditional = new double[ws.images()];
+        this.stdGuided = new double[ws.images()];
+    }
+
+    /**
+     * Runs evaluations {@code [from, to)}.
+     *
+     * @return the number of evaluations done (less than requested when the callback stopped the loop)
+     */
+    public int run(int from, int to, StepCallback callback) {
+        int total = to - from;
+        for (int i = from; i < to; i++) {
+            step(i);
+            if (!callback.afterStep(i, i - from + 1, total)) {
+                return i - from + 1;
+            }
+        }
+        return total;
+    }
+
+    /** One evaluation: UNet on the scaled latents, guidance, scheduler update of the latents. */
+    public void step(int index) {
+        float scale = (float) scheduler.inputScale(index);
+        for (HostTensor half : ws.sampleHalves) {
+            ops.scale(half, scale, ws.latents);
+        }
+        UNet.writeTimestep(ws.timestep, scheduler.timestep(index));
+        ws.unet.run();
+        if (guidance.enabled()) {
+            HostTensor uncond = ws.outHalves[0];
+            HostTensor cond = ws.outHalves[1];
+            float w = (float) guidance.scale();
+            ops.axpby(ws.guided, 1f - w, uncond, w, cond);
+            if (guidance.rescale() > 0) {
+                rescale(cond);
+            }
+        }
+        scheduler.step(ws.guided, index, ws.latents, noise);
+    }
+
+    // Lin et al. 2023, eq. 15-16 (diffusers' rescale_noise_cfg): scale the guided prediction to the
+    // conditional prediction's std, then blend with the unscaled one by φ.
+    private void rescale(HostTensor cond) {
+        ops.stdPerItem(cond, stdConditional);
+        ops.stdPerItem(ws.guided, stdGuided);
+        double phi = guidance.rescale();
+        for (int i = 0; i < ws.images(); i++) {
+            double factor = phi * stdConditional[i] / stdGuided[i] + (1 - phi);
+            ops.scale(ws.guidedItems[i], (float) factor, ws.guidedItems[i]);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.pipeline;
+
+import io.sdxl4j.SdxlException;
+import io.sdxl4j.engine.Engine;
+import io.sdxl4j.engine.EngineSession;
+import io.sdxl4j.engine.TensorSpec;
+import io.sdxl4j.model.Component;
+import io.sdxl4j.model.ModelFolder;
+import io.sdxl4j.model.ModelKind;
+import io.sdxl4j.model.ModelSignatures;
+import io.sdxl4j.tensor.HostTensor;
+
+/**
+ * The SDXL UNet session and what the loop must know about its inputs: the {@code timestep}
+ * input's type and shape as the export declares it (a float32 scalar in current optimum exports,
+ * int64 {@code [batch]} in older ones, float16 in fp16 exports), the sample's channels, and the
+ * number of time ids (6 for the base, 5 for the refiner).
+ */
+public final class UNet implements AutoCloseable {
+
+    private final EngineSession session;
+    private final TensorSpec timestep;
+    private final int inChannels;
+    private final int timeIds;
+    private final boolean timestepCond;
+
+    private UNet(EngineSession session, int timeIds) {
+        this.session = session;
+        this.timeIds = timeIds;
+        this.timestep = session.input("timestep").orElseThrow();
+        long channels = session.input("sample").orElseThrow().dim(1);
+        this.inChannels = channels > 0 ? (int) channels : 4;
+        this.timestepCond = session.input("timestep_cond").isPresent();
+    }
+
+    /**
+     * Opens and checks the UNet of a model folder against the text conditioning it will get.
+     *
+     * @throws SdxlException naming {@code unet/model.onnx} when it does not fit
+     */
+    public static UNet open(ModelFolder folder, Engine engine, int hiddenSize, int pooledSize) {
+        EngineSession session = engine.open(folder.onnx(Component.UNET), Component.UNET.label());
+        try {
+            int timeIds = folder.kind() == ModelKind.REFINER ? 5 : 6;
+            ModelSignatures.checkUnet(session, timeIds);
+            ModelSignatures.requireDim(session, "encoder_hidden_states", 2, hiddenSize,
+                    "the text encoders' hidden states concatenated");
+            ModelSignatures.requireDim(session, "text_embeds", 1, pooledSize, "text_encoder_2's text_embeds");
+            return new UNet(session, timeIds);
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    public EngineSession session() {
+        return session;
+    }
+
+    /** Channels of the {@code sample} input: 4, or 9 for inpainting UNets. */
+    public int inChannels() {
+        return inChannels;
+    }
+
+    /** Number of time ids per row. */
+    public int timeIds() {
+        return timeIds;
+    }
+
+    /** True for UNets with a guidance embedding input ({@code timestep_cond}, LCM-distilled). */
+    public boolean hasTimestepCond() {
+        return timestepCond;
+    }
+
+    /** A tensor of the {@code timestep} input's declared type and shape for a batch. */
+    HostTensor allocateTimestep(int batch) {
+        if (timestep.rank() == 0) {
+            return HostTensor.allocate(timestep.dataType());
+        }
+        long n = timestep.dim(0) > 0 ? timestep.dim(0) : batch;
+        return HostTensor.allocate(timestep.dataType(), n);
+    }
+
+    /**
+     * Writes a timestep into every element of the timestep tensor. Integer exports get the value
+     * truncated toward zero, as optimum's ONNX pipelines cast it ({@code np.array([t], dtype=int64)}).
+     */
+    static void writeTimestep(HostTensor t, double value) {
+        int n = t.size();
+        switch (t.dataType()) {
+            case FLOAT32 -> {
+                var b = t.floatBuffer();
+                for (int i = 0; i < n; i++) {
+                    b.put(i, (float) value);
+                }
+            }
+            case FLOAT16 -> {
+                var b = t.halfBuffer();
+                for (int i = 0; i < n; i++) {
+                    b.put(i, Float.floatToFloat16((float) value));
+                }
+            }
+            case INT64 -> {
+                var b = t.longBuffer();
+                for (int i = 0; i < n; i++) {
+                    b.put(i, (long) value);
+                }
+            }
+            case INT32 -> {
+                var b = t.intBuffer();
+                for (int i = 0; i < n; i++) {
+                    b.put(i, (int) value);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        session.close();
+    }
+}

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.pipeline;
+
+import io.sdxl4j.engine.Binding;
+import io.sdxl4j.engine.Engine;
+import io.sdxl4j.engine.EngineSession;
+import io.sdxl4j.image.Images;
+import io.sdxl4j.model.Component;
+import io.sdxl4j.model.ModelFolder;
+import io.sdxl4j.model.ModelSignatures;
+import io.sdxl4j.model.VaeConfig;
+import io.sdxl4j.tensor.HostTensor;
+import java.util.Map;
+
+/**
+ * The VAE decoder, one image at a time (the VAE treats batch items independently, and one image at
+ * SDXL size already needs gigabytes of activations on the CPU). Buffers are bound per latent size
+ * and kept for the next image of that size.
+ */
+public final class VaeDecoder implements AutoCloseable {
+
+    private final EngineSession session;
+    private final VaeConfig config;
+    private HostTensor input;
+    private HostTensor output;
+    private Binding binding;
+
+    private VaeDecoder(EngineSession session, VaeConfig config) {
+        this.session = session;
+        this.config = config;
+    }
+
+    /** Opens and checks {@code vae_decoder/model.onnx}. */
+    public static VaeDecoder open(ModelFolder folder, Engine engine) {
+        EngineSession session = engine.open(folder.onnx(Component.VAE_DECODER), Component.VAE_DECODER.label());
+        try {
+            ModelSignatures.checkVaeDecoder(session);
+            return new VaeDecoder(session, folder.vae());
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    public VaeConfig config() {
+        return config;
+    }
+
+    /**
+     * Decodes item {@code index} of {@code latents} ([n, 4, h, w]) to HWC pixels in [0, 1]:
+     * {@code vae.decode(latents / scaling_factor)} (with the VAE's latents mean and std when its
+     * config has them), then {@code clamp(x / 2 + 0.5, 0, 1)}.
+     */
+    public float[] decode(HostTensor latents, int index) {
+        int channels = (int) latents.dim(1);
+        int h = (int) latents.dim(2);
+        int w = (int) latents.dim(3);
+        bindFor(channels, h, w);
+        var src = latents.floatBuffer();
+        var dst = input.floatBuffer();
+        int plane = h * w;
+        int base = index * channels * plane;
+        for (int c = 0; c < channels; c++) {
+            double scale = 1.0 / config.scalingFactor();
+            double shift = 0;
+            if (config.latentsMean() != null && config.latentsStd() != null) {
+                scale = config.latentsStd()[c] / config.scalingFactor();
+                shift = config.latentsMean()[c];
+            }
+            for (int i = 0; i < plane; i++) {
+                dst.put(c * plane + i, (float) (src.get(base + c * plane + i) * scale + shift));
+            }
+        }
+        binding.run();
+        return Images.decodedToPixels(output.floatBuffer(), 0, w * config.scaleFactor(), h * config.scaleFactor());
+    }
+
+    private void bindFor(int channels, int h, int w) {
+        if (input != null && input.dim(1) == channels && input.dim(2) == h && input.dim(3) == w) {
+            return;
+        }
+        release();
+        int f = config.scaleFactor();
+        input = HostTensor.floats(1, channels, h, w);
+        output = HostTensor.floats(1, 3, (long) h * f, (long) w * f);
+        binding = session.bind(Map.of("latent_sample", input), Map.of("sample", output));
+    }
+
+    private void release() {
+        if (binding != null) {
+            binding.close();
+            binding = null;
+        }
+        if (input != null) {
+            input.close();
+            output.close();
+            input = null;
+            output = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        release();
+        session.close();
+    }
+}

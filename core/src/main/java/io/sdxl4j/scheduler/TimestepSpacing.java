@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.scheduler;
+
+import java.util.Locale;
+
+/**
+ * How inference timesteps are spread over the training timesteps: the three strategies of Lin et
+ * al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed", Table 2, as diffusers
+ * names them in {@code timestep_spacing}.
+ */
+public enum TimestepSpacing {
+    /** Evenly spaced from 0 to T-1, both ends included. */
+    LINSPACE,
+    /** Multiples of T/n from 0, plus {@code steps_offset} (SDXL base's choice). */
+    LEADING,
+    /** Multiples of T/n counted down from T, minus one; keeps the last training step (Turbo/Lightning). */
+    TRAILING;
+
+    /** The config value ({@code "leading"}). */
+    public String configValue() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    static TimestepSpacing fromConfig(SchedulerConfig config, String scheduler, String fallback) {
+        String value = config.getString("timestep_spacing", fallback);
+        config.requireOneOf(scheduler, "timestep_spacing", value, "linspace", "leading", "trailing");
+        return valueOf(value.toUpperCase(Locale.ROOT));
+    }
+}

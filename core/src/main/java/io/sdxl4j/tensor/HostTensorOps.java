@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.tensor;
+
+import io.sdxl4j.random.NoiseSource;
+import java.nio.FloatBuffer;
+
+/** {@link TensorOps} on {@link HostTensor}s, in float32 as torch computes them on the CPU. */
+public final class HostTensorOps implements TensorOps {
+
+    /** The one instance; it holds no state. */
+    public static final HostTensorOps INSTANCE = new HostTensorOps();
+
+    private HostTensorOps() {
+    }
+
+    @Override
+    public HostTensor allocate(long... shape) {
+        return HostTensor.floats(shape);
+    }
+
+    @Override
+    public HostTensor slice(Tensor t, long from, long to) {
+        return host(t).slice(from, to);
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        host(dst).copyFrom(host(src));
+    }
+
+    @Override
+    public void scale(Tensor dst, float a, Tensor x) {
+        FloatBuffer d = floats(dst);
+        FloatBuffer xs = floats(x, d);
+        for (int i = 0, n = d.capacity(); i < n; i++) {
+            d.put(i, a * xs.get(i));
+        }
+    }
+
+    @Override
+    public void axpby(Tensor dst, float a, Tensor x, float b, Tensor y) {
+        FloatBuffer d = floats(dst);
+        FloatBuffer xs = floats(x, d);
+        FloatBuffer ys = floats(y, d);
+        for (int i = 0, n = d.capacity(); i < n; i++) {
+            d.put(i, a * xs.get(i) + b * ys.get(i));
+        }
+    }
+
+    @Override
+    public void axpbypcz(Tensor dst, float a, Tensor x, float b, Tensor y, float c, Tensor z) {
+        FloatBuffer d = floats(dst);
+        FloatBuffer xs = floats(x, d);
+        FloatBuffer ys = floats(y, d);
+        FloatBuffer zs = floats(z, d);
+        for (int i = 0, n = d.capacity(); i < n; i++) {
+            d.put(i, a * xs.get(i) + b * ys.get(i) + c * zs.get(i));
+        }
+    }
+
+    @Override
+    public void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count) {
+        switch (count) {
+            case 1 -> scale(dst, weights[0], terms[0]);
+            case 2 -> axpby(dst, weights[0], terms[0], weights[1], terms[1]);
+            case 3 -> axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
+            default -> {
+                if (count < 1) {
+                    throw new IllegalArgumentException("count: " + count + " terms");
+                }
+                // Accumulate into dst term by term; dst may alias terms[0] only (read before written).
+                axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
+                FloatBuffer d = floats(dst);
+                for (int k = 3; k < count; k++) {
+                    if (terms[k] == dst) {
+                        throw new IllegalArgumentException("dst aliases term " + k);
+                    }
+                    FloatBuffer t = floats(terms[k], d);
+                    float w = weights[k];
+                    for (int i = 0, n = d.capacity(); i < n; i++) {
+                        d.put(i, d.get(i) + w * t.get(i));
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void clamp(Tensor dst, Tensor x, float lo, float hi) {
+        FloatBuffer d = floats(dst);
+        FloatBuffer xs = floats(x, d);
+        for (int i = 0, n = d.capacity(); i < n; i++) {
+            d.put(i, Math.min(Math.max(xs.get(i), lo), hi));
+        }
+    }
+
+    @Override
+    public void stdPerItem(Tensor x, double[] out) {
+        HostTensor h = host(x);
+        int items = (int) h.dim(0);
+        if (out.length < items) {
+            throw new IllegalArgumentException("out: " + out.length + " slots for " + items + " items");
+        }
+        FloatBuffer f = h.floatBuffer();
+        int per = h.size() / Math.max(items, 1);
+        for (int item = 0; item < items; item++) {
+            int base = item * per;
+            double mean = 0;
+            for (int i = 0; i < per; i++) {
+                mean += f.get(base + i);
+            }
+            mean /= per;
+            double ss = 0;
+            for (int i = 0; i < per; i++) {
+                double dv = f.get(base + i) - mean;
+                ss += dv * dv;
+            }
+            out[item] = Math.sqrt(ss / Math.max(per - 1, 1));
+        }
+    }
+
+    @Override
+    public void randn(Tensor dst, NoiseSource noise) {
+        HostTensor h = host(dst);
+        noise.randn(h.floatBuffer(), h.size());
+    }
+
+    private static HostTensor host(Tensor t) {
+        if (t instanceof HostTensor h) {
+            return h;
+        }
+        throw new IllegalArgumentException("not a host tensor: " + t);
+    }
+
+    private static FloatBuffer floats(Tensor t) {
+        return host(t).floatBuffer();
+    }
+
+    private static FloatBuffer floats(Tensor t, FloatBuffer like) {
+        FloatBuffer f = host(t).floatBuffer();
+        if (f.capacity() != like.capacity()) {
+            throw new IllegalArgumentException("operand of " + f.capacity() + " elements, expected " + like.capacity());
+        }
+        return f;
+    }
+}

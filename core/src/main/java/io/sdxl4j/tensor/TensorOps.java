@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.tensor;
+
+import io.sdxl4j.random.NoiseSource;
+
+/**
+ * The element-wise arithmetic of the denoising loop (guidance, guidance rescale, every
+ * scheduler's update) on float32 tensors of one engine's kind. Schedulers compute their step's
+ * coefficients in Java and apply them through these operations, so the same scheduler code drives
+ * host memory and, with an engine that brings its own implementation, device memory.
+ *
+ * <p>Operands of one call have the same element count; {@code dst} may alias an input.
+ */
+public interface TensorOps {
+
+    /** A zeroed float32 tensor owned by the caller. */
+    Tensor allocate(long... shape);
+
+    /** A view of rows {@code [from, to)} along the first axis, sharing memory with {@code t}. */
+    Tensor slice(Tensor t, long from, long to);
+
+    /** {@code dst = src}. */
+    void copy(Tensor dst, Tensor src);
+
+    /** {@code dst = a·x}. */
+    void scale(Tensor dst, float a, Tensor x);
+
+    /** {@code dst = a·x + b·y}. */
+    void axpby(Tensor dst, float a, Tensor x, float b, Tensor y);
+
+    /** {@code dst = a·x + b·y + c·z}. */
+    void axpbypcz(Tensor dst, float a, Tensor x, float b, Tensor y, float c, Tensor z);
+
+    /** {@code dst = Σ weights[i]·terms[i]} for {@code i < count}. */
+    void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count);
+
+    /** {@code dst = clamp(x, lo, hi)}. */
+    void clamp(Tensor dst, Tensor x, float lo, float hi);
+
+    /**
+     * The standard deviation of each of the first-axis items of {@code x}, with Bessel's
+     * correction (torch's {@code std} over every axis but the first), into {@code out}.
+     */
+    void stdPerItem(Tensor x, double[] out);
+
+    /** Fills {@code dst} with the next standard normal draw of {@code noise}, in C order. */
+    void randn(Tensor dst, NoiseSource noise);
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.text;
+
+import io.sdxl4j.engine.Engine;
+import io.sdxl4j.engine.EngineSession;
+import io.sdxl4j.model.Component;
+import io.sdxl4j.model.ModelFolder;
+import io.sdxl4j.model.ModelKind;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * SDXL's text conditioning: each prompt through both text encoders (the refiner has only the
+ * second), their {@code hidden_states[-2]} concatenated along the feature axis ([77, 768 + 1280]
+ * for SDXL), and the pooled {@code text_embeds} of the second encoder ([1280]), as diffusers'
+ * {@code StableDiffusionXLPipeline.encode_prompt} computes them.
+ */
+public final class TextConditioner implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TextConditioner.class);
+
+    private final List<TextEncoder> encoders;
+    private final int sequenceLength;
+    private final int hiddenSize;
+    private final int pooledSize;
+
+    private TextConditioner(List<TextEncoder> encoders) {
+        this.encoders = encoders;
+        this.sequenceLength = encoders.get(0).tokenizer().maxLength();
+        this.hiddenSize = encoders.stream().mapToInt(TextEncoder::hiddenSize).sum();
+        this.pooledSize = encoders.get(encoders.size() - 1).pooledSize();
+    }
+
+    /**
+     * Opens the text encoders and tokenizers of a model folder, checking their signatures.
+     *
+     * @throws io.sdxl4j.SdxlException naming the file that is missing or does not fit
+     */
+    public static TextConditioner open(ModelFolder folder, Engine engine) {
+        List<TextEncoder> encoders = new ArrayList<>();
+        try {
+            if (folder.kind() == ModelKind.BASE) {
+                encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER, 1, false));
+            }
+            encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER_2, 2, true));
+            return new TextConditioner(List.copyOf(encoders));
+        } catch (RuntimeException e) {
+            encoders.forEach(TextEncoder::close);
+            throw e;
+        }
+    }
+
+    private static TextEncoder openEncoder(ModelFolder folder, Engine engine, Component component, int tokenizerIndex,
+                                           boolean withProjection) {
+        ClipTokenizer tokenizer = ClipTokenizer.load(folder.tokenizer(tokenizerIndex));
+        EngineSession session = engine.open(folder.onnx(component), component.label());
+        try {
+            return new TextEncoder(tokenizer, session, withProjection, folder.config(component));
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    /** Tokens per prompt (77). */
+    public int sequenceLength() {
+        return sequenceLength;
+    }
+
+    /** Width of the concatenated hidden states (2048 for SDXL, 1280 for its refiner). */
+    public int hiddenSize() {
+        return hiddenSize;
+    }
+
+    /** Width of the pooled embedding (1280). */
+    public int pooledSize() {
+        return pooledSize;
+    }
+
+    /** The tokenizers, first encoder first. */
+    public List<ClipTokenizer> tokenizers() {
+        return encoders.stream().map(TextEncoder::tokenizer).toList();
+    }
+
+    /**
+     * Encodes one prompt. Prompts longer than the encoders' 75 content tokens are truncated, as
+     * diffusers does (with a warning in the log).
+     */
+    public PromptEmbeds encode(String prompt) {
+        float[] hidden = new float[sequenceLength * hiddenSize];
+        float[] pooled = new float[pooledSize];
+        int offset = 0;
+        for (int i = 0; i < encoders.size(); i++) {
+            TextEncoder e = encoders.get(i);
+            e.encode(prompt, hidden, offset, hiddenSize, i == encoders.size() - 1 ? pooled : null);
+            offset += e.hiddenSize();
+        }
+        int tokens = encoders.get(0).tokenizer().encode(prompt).length;
+        if (tokens > sequenceLength && LOG.isWarnEnabled()) {
+            LOG.warn("prompt has {} tokens; CLIP takes {}, the rest is truncated", tokens - 2, sequenceLength - 2);
+        }
+        return new PromptEmbeds(hidden, pooled);
+    }
+
+    /** Zero embeddings, SDXL's unconditional input when no negative prompt is given. */
+    public PromptEmbeds zeros() {
+        return new PromptEmbeds(new float[sequenceLength * hiddenSize], new float[pooledSize]);
+    }
+
+    @Override
+    public void close() {
+        encoders.forEach(TextEncoder::close);
+    }
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sdxl4j.SdxlException;
+import io.sdxl4j.engine.Binding;
+import io.sdxl4j.engine.EngineSession;
+import io.sdxl4j.engine.TensorSpec;
+import io.sdxl4j.model.ModelSignatures;
+import io.sdxl4j.tensor.DataType;
+import io.sdxl4j.tensor.HostTensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One CLIP text encoder with its tokenizer, bound once to fixed buffers: token ids in, the
+ * penultimate hidden states (and, for the projection encoder, {@code text_embeds}) out.
+ */
+final class TextEncoder implements AutoCloseable {
+
+    private final ClipTokenizer tokenizer;
+    private final EngineSession session;
+    private final HostTensor ids;
+    private final HostTensor hidden;
+    private final HostTensor pooled;
+    private final Binding binding;
+    private final int hiddenSize;
+
+    TextEncoder(ClipTokenizer tokenizer, EngineSession session, boolean withProjection, Optional<JsonNode> config) {
+        ModelSignatures.checkTextEncoder(session, withProjection);
+        this.tokenizer = tokenizer;
+        this.session = session;
+        int length = tokenizer.maxLength();
+        String hiddenName = ModelSignatures.penultimateHiddenState(session);
+        TensorSpec hiddenSpec = session.output(hiddenName).orElseThrow();
+        this.hiddenSize = (int) size(hiddenSpec, 2, config, "hidden_size", session);
+        this.ids = HostTensor.allocate(DataType.INT64, 1, length);
+        this.hidden = HostTensor.floats(1, length, hiddenSize);
+        Map<String, HostTensor> outputs = new LinkedHashMap<>();
+        outputs.put(hiddenName, hidden);
+        if (withProjection) {
+            TensorSpec pooledSpec = session.output("text_embeds").orElseThrow();
+            this.pooled = HostTensor.floats(1, size(pooledSpec, 1, config, "projection_dim", session));
+            outputs.put("text_embeds", pooled);
+        } else {
+            this.pooled = null;
+        }
+        this.binding = session.bind(Map.of("input_ids", ids), outputs);
+    }
+
+    int hiddenSize() {
+        return hiddenSize;
+    }
+
+    int pooledSize() {
+        return pooled == null ? 0 : pooled.size();
+    }
+
+    ClipTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** Runs the encoder on {@code text}, truncated and padded to the tokenizer's length. */
+    void encode(String text, float[] hiddenOut, int hiddenOffset, int hiddenStride, float[] pooledOut) {
+        long[] tokens = tokenizer.encodePadded(text);
+        ids.longBuffer().put(0, tokens);
+        binding.run();
+        var h = hidden.floatBuffer();
+        int length = tokens.length;
+        for (int t = 0; t < length; t++) {
+            h.get(t * hiddenSize, hiddenOut, t * hiddenStride + hiddenOffset, hiddenSize);
+        }
+        if (pooled != null && pooledOut != null) {
+            pooled.floatBuffer().get(0, pooledOut);
+        }
+    }
+
+    private static long size(TensorSpec spec, int axis, Optional<JsonNode> config, String key, EngineSession s) {
+        if (spec.rank() > axis && spec.dim(axis) > 0) {
+            return spec.dim(axis);
+        }
+        // Some exports leave the width symbolic; the component's config.json then says it.
+        return config.map(c -> c.path(key)).filter(JsonNode::canConvertToInt).map(JsonNode::asInt)
+                .orElseThrow(() -> new SdxlException(s.label() + ": output `" + spec.name() + "` is "
+                        + spec.describe() + " and config.json has no " + key));
+    }
+
+    @Override
+    public void close() {
+        binding.close();
+        ids.close();
+        hidden.close();
+        if (pooled != null) {
+            pooled.close();
+        }
+        session.close();
+    }
+}
