@@ -18,7 +18,7 @@ import java.util.function.UnaryOperator;
  */
 public enum SchedulerType {
     /** diffusers' EulerDiscreteScheduler (SDXL base's default). */
-    EULER(EulerDiscreteScheduler.NAME, "Euler", "euler", List.of("k_euler", "euler_discrete", "eulerdiscrete"),
+    EULER(EulerDiscreteScheduler.NAME, "Euler", "euler", List.of("k_euler", "euler_discrete"),
             EulerDiscreteScheduler::new, UnaryOperator.identity());
 
     private static final Map<String, SchedulerType> BY_NAME = index();

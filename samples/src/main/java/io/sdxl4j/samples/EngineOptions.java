@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.samples;
+
+import io.sdxl4j.ExecutionProvider;
+import io.sdxl4j.PipelineOptions;
+import picocli.CommandLine.Option;
+
+/** Options shared by the commands that load a pipeline. */
+final class EngineOptions {
+
+    /** Providers by CLI name. */
+    enum Provider { CPU, CUDA, TENSORRT }
+
+    @Option(names = "--engine", paramLabel = "NAME", defaultValue = PipelineOptions.DEFAULT_ENGINE,
+            description = "Inference engine (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--provider", paramLabel = "P", defaultValue = "CPU",
+            description = "Execution provider: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    Provider provider;
+
+    @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "CUDA device id (default: 0).")
+    int device;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "Intra-op threads; 0 lets ONNX Runtime choose (default: 0).")
+    int threads;
+
+    PipelineOptions toOptions() {
+        ExecutionProvider p = switch (provider) {
+            case CPU -> ExecutionProvider.cpu();
+            case CUDA -> ExecutionProvider.cuda().withDeviceId(device);
+            case TENSORRT -> ExecutionProvider.tensorRt().withDeviceId(device);
+        };
+        return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).build();
+    }
+}

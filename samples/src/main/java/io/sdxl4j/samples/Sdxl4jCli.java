@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.samples;
+
+import io.sdxl4j.SdxlException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code sdxl4j.jar} command line. */
+@Command(name = "sdxl4j", mixinStandardHelpOptions = true, versionProvider = Sdxl4jCli.Version.class,
+        description = "Stable Diffusion XL on ONNX Runtime, from Java.",
+        subcommands = {Txt2ImgCommand.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
+public final class Sdxl4jCli {
+
+    private Sdxl4jCli() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit status (for tests and embedding). */
+    public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line: bad arguments and failures print one line, not a stack trace. */
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Sdxl4jCli()).setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("sdxl4j: " + e.getMessage());
+            commandLine.getErr().flush();
+            if (e instanceof IllegalArgumentException) {
+                return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+            }
+            if (!(e instanceof SdxlException) && !(e instanceof java.io.IOException)) {
+                e.printStackTrace(commandLine.getErr());
+            }
+            return commandLine.getCommandSpec().exitCodeOnExecutionException();
+        });
+        return cli;
+    }
+
+    /** Reports the version from the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Sdxl4jCli.class.getPackage().getImplementationVersion();
+            return new String[] {"sdxl4j " + (v == null ? "(development build)" : v)};
+        }
+    }
+}
