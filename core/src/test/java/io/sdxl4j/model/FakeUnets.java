@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Fake SDXL UNets with optimum's input names that compute one simple function of every input,
+ * {@code out = 0.5·sample + 0.001·t + 0.01·mean(ehs) + 0.01·mean(text_embeds) + 0.001·mean(time_ids)},
+ * in the two export styles: float32 inputs with a scalar float timestep (current optimum) and
+ * float16 inputs with an int64 {@code [batch]} timestep (older fp16 exports).
+ */
+public final class FakeUnets {
+
+    private FakeUnets() {
+    }
+
+    /** Float32 inputs, timestep a float32 scalar. */
+    public static void writeFloat32(Path file, int hidden, int pooled, int timeIds) throws IOException {
+        TestOnnx g = new TestOnnx()
+                .input("sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width")
+                .input("timestep", TestOnnx.FLOAT)
+                .input("encoder_hidden_states", TestOnnx.FLOAT, "batch_size", "sequence_length", (long) hidden)
+                .input("text_embeds", TestOnnx.FLOAT, "batch_size", (long) pooled)
+                .input("time_ids", TestOnnx.FLOAT, "batch_size", (long) timeIds)
+                .output("out_sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width");
+        body(g, "sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "out_sample");
+        g.write(file);
+    }
+
+    /** Float16 inputs and output, timestep int64 [batch]. */
+    public static void writeFloat16(Path file, int hidden, int pooled, int timeIds) throws IOException {
+        TestOnnx g = new TestOnnx()
+                .input("sample", TestOnnx.FLOAT16, "batch_size", 4L, "height", "width")
+                .input("timestep", TestOnnx.INT64, "batch_size")
+                .input("encoder_hidden_states", TestOnnx.FLOAT16, "batch_size", "sequence_length", (long) hidden)
+                .input("text_embeds", TestOnnx.FLOAT16, "batch_size", (long) pooled)
+                .input("time_ids", TestOnnx.FLOAT16, "batch_size", (long) timeIds)
+                .output("out_sample", TestOnnx.FLOAT16, "batch_size", 4L, "height", "width")
+                .node("Cast", new String[] {"sample"}, "s32", "to", (long) TestOnnx.FLOAT)
+                .node("Cast", new String[] {"timestep"}, "t32", "to", (long) TestOnnx.FLOAT)
+                .node("Cast", new String[] {"encoder_hidden_states"}, "e32", "to", (long) TestOnnx.FLOAT)
+                .node("Cast", new String[] {"text_embeds"}, "p32", "to", (long) TestOnnx.FLOAT)
+                .node("Cast", new String[] {"time_ids"}, "i32", "to", (long) TestOnnx.FLOAT);
+        body(g, "s32", "t32", "e32", "p32", "i32", "out32");
+        g.node("Cast", new String[] {"out32"}, "out_sample", "to", (long) TestOnnx.FLOAT16);
+        g.write(file);
+    }
+
+    private static void body(TestOnnx g, String sample, String t, String ehs, String pooled, String ids, String out) {
+        g.scalar("half", 0.5f).scalar("milli", 0.001f).scalar("centi", 0.01f).longs("col", -1, 1, 1, 1)
+                .node("Reshape", new String[] {t, "col"}, "t_col")
+                .node("Mul", new String[] {"t_col", "milli"}, "t_term")
+                .node("ReduceMean", new String[] {ehs}, "ehs_mean", "axes", new long[] {1, 2}, "keepdims", 1L)
+                .node("Reshape", new String[] {"ehs_mean", "col"}, "ehs_col")
+                .node("Mul", new String[] {"ehs_col", "centi"}, "ehs_term")
+                .node("ReduceMean", new String[] {pooled}, "pooled_mean", "axes", new long[] {1}, "keepdims", 1L)
+                .node("Reshape", new String[] {"pooled_mean", "col"}, "pooled_col")
+                .node("Mul", new String[] {"pooled_col", "centi"}, "pooled_term")
+                .node("ReduceMean", new String[] {ids}, "ids_mean", "axes", new long[] {1}, "keepdims", 1L)
+                .node("Reshape", new String[] {"ids_mean", "col"}, "ids_col")
+                .node("Mul", new String[] {"ids_col", "milli"}, "ids_term")
+                .node("Mul", new String[] {sample, "half"}, "s_term")
+                .node("Add", new String[] {"s_term", "t_term"}, "a1")
+                .node("Add", new String[] {"a1", "ehs_term"}, "a2")
+                .node("Add", new String[] {"a2", "pooled_term"}, "a3")
+                .node("Add", new String[] {"a3", "ids_term"}, out);
+    }
+}
