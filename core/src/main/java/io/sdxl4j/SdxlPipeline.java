@@ -184,13 +184,12 @@ public final class SdxlPipeline implements AutoCloseable {
         ops.scale(ws.latents, (float) scheduler.initNoiseSigma(), ws.latents);
 
         int total = scheduler.evaluationCount();
-        long[] latentShape = ws.latents.shape();
+        StepProgress progress = new StepProgress(ws.latents.floatBuffer().asReadOnlyBuffer(), ws.latents.shape());
         DenoisingLoop loop = new DenoisingLoop(ws, scheduler, ops, guidance, noise);
         int done = loop.run(0, total, (index, count, of) -> {
-            StepProgress p = new StepProgress(count, of, scheduler.timestep(index), System.nanoTime() - start,
-                    ws.latents.floatBuffer(), latentShape);
-            listener.onStep(p);
-            return !p.isCancelled();
+            progress.update(count, of, scheduler.timestep(index), System.nanoTime() - start);
+            listener.onStep(progress);
+            return !progress.isCancelled();
         });
         if (done < total) {
             throw new GenerationCancelledException(done);

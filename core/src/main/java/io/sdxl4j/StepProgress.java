@@ -5,26 +5,31 @@ import java.nio.FloatBuffer;
 import java.time.Duration;
 
 /**
- * What a {@link ProgressListener} learns after each denoising step, and its way to cancel.
- * Valid only during the callback: the latents view is the pipeline's own buffer.
+ * What a {@link ProgressListener} learns after each denoising step, and its way to cancel. The
+ * pipeline reuses one instance for every step of a generation, so read it during the callback;
+ * the latents view is the pipeline's own buffer.
  */
 public final class StepProgress {
 
-    private final int step;
-    private final int totalSteps;
-    private final double timestep;
-    private final long elapsedNanos;
     private final FloatBuffer latents;
     private final long[] latentShape;
+    private int step;
+    private int totalSteps;
+    private double timestep;
+    private long elapsedNanos;
     private boolean cancelled;
 
-    StepProgress(int step, int totalSteps, double timestep, long elapsedNanos, FloatBuffer latents, long[] latentShape) {
+    // One instance per generation, updated in place after each step: the loop allocates nothing.
+    StepProgress(FloatBuffer latents, long[] latentShape) {
+        this.latents = latents;
+        this.latentShape = latentShape;
+    }
+
+    void update(int step, int totalSteps, double timestep, long elapsedNanos) {
         this.step = step;
         this.totalSteps = totalSteps;
         this.timestep = timestep;
         this.elapsedNanos = elapsedNanos;
-        this.latents = latents;
-        this.latentShape = latentShape;
     }
 
     /** Steps done, from 1 to {@link #totalSteps()}. */
@@ -47,9 +52,9 @@ public final class StepProgress {
         return Duration.ofNanos(elapsedNanos);
     }
 
-    /** The latents after this step, read-only, C order of {@link #latentShape()}. */
+    /** The latents after this step, read-only, C order of {@link #latentShape()}; valid during the callback. */
     public FloatBuffer latents() {
-        return latents.asReadOnlyBuffer();
+        return latents.duplicate();
     }
 
     /** The latents' shape: (images, channels, height / f, width / f). */

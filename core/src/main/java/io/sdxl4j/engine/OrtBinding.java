@@ -57,16 +57,16 @@ final class OrtBinding implements Binding {
         if (closed) {
             throw new IllegalStateException(label + ": binding closed");
         }
-        for (Runnable r : before) {
-            r.run();
+        for (int i = 0; i < before.size(); i++) {
+            before.get(i).run();
         }
         try (OrtSession.Result ignored = session.run(inputs, outputs)) {
             // Outputs are pinned: ONNX Runtime has written them into the bound tensors.
         } catch (OrtException e) {
             throw new SdxlException(label + ": inference failed: " + e.getMessage(), e);
         }
-        for (Runnable r : after) {
-            r.run();
+        for (int i = 0; i < after.size(); i++) {
+            after.get(i).run();
         }
     }
 

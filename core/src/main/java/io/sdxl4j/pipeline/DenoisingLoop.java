@@ -4,6 +4,7 @@ package io.sdxl4j.pipeline;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.scheduler.Scheduler;
 import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
 import io.sdxl4j.tensor.TensorOps;
 
 /**
@@ -71,15 +72,23 @@ public final class DenoisingLoop {
         scheduler.step(ws.guided, index, ws.latents, noise);
     }
 
-    // Lin et al. 2023, eq. 15-16 (diffusers' rescale_noise_cfg): scale the guided prediction to the
-    // conditional prediction's std, then blend with the unscaled one by φ.
     private void rescale(HostTensor cond) {
-        ops.stdPerItem(cond, stdConditional);
-        ops.stdPerItem(ws.guided, stdGuided);
-        double phi = guidance.rescale();
-        for (int i = 0; i < ws.images(); i++) {
-            double factor = phi * stdConditional[i] / stdGuided[i] + (1 - phi);
-            ops.scale(ws.guidedItems[i], (float) factor, ws.guidedItems[i]);
+        rescale(ops, guidance.rescale(), cond, ws.guided, ws.guidedItems, stdConditional, stdGuided);
+    }
+
+    /**
+     * Guidance rescale, Lin et al. 2023, eq. 15–16 (diffusers' {@code rescale_noise_cfg}): each
+     * image's guided prediction is scaled to the conditional prediction's standard deviation, then
+     * blended with the unscaled one by φ. {@code items} are the per-image views of {@code guided};
+     * the two arrays are scratch of one slot per image.
+     */
+    static void rescale(TensorOps ops, double phi, Tensor cond, Tensor guided, Tensor[] items, double[] stdCond,
+                        double[] stdGuided) {
+        ops.stdPerItem(cond, stdCond);
+        ops.stdPerItem(guided, stdGuided);
+        for (int i = 0; i < items.length; i++) {
+            double factor = phi * stdCond[i] / stdGuided[i] + (1 - phi);
+            ops.scale(items[i], (float) factor, items[i]);
         }
     }
 }

@@ -116,10 +116,16 @@ public final class TorchGenerator implements NoiseSource {
     @Override
     public void skipRandn(int count) {
         if (count >= 16) {
-            // The block path consumes exactly one output per element, plus 16 for a ragged tail.
-            int outputs = count + (count % 16 == 0 ? 0 : 16);
-            for (int i = 0; i < outputs; i++) {
-                nextInt();
+            // The block path consumes exactly one output per element, plus 16 for a ragged tail;
+            // skipping them needs only the state's advance, not the tempering of each output.
+            long outputs = count + (count % 16 == 0 ? 0 : 16);
+            while (outputs > 0) {
+                if (index >= N) {
+                    twist();
+                }
+                int take = (int) Math.min(outputs, N - index);
+                index += take;
+                outputs -= take;
             }
         } else {
             for (int i = 0; i < count; i++) {

@@ -21,6 +21,8 @@ public final class HostTensor implements Tensor, AutoCloseable {
     private final NativeMemory memory;
     private final HostTensor parent;
     private final ByteBuffer bytes;
+    // One typed view per tensor, made once, so that the loop's element-wise work allocates nothing.
+    private final java.nio.Buffer view;
     private boolean closed;
 
     private HostTensor(DataType dataType, long[] shape, NativeMemory memory, HostTensor parent, ByteBuffer bytes) {
@@ -29,6 +31,12 @@ public final class HostTensor implements Tensor, AutoCloseable {
         this.memory = memory;
         this.parent = parent;
         this.bytes = bytes.order(ByteOrder.nativeOrder());
+        this.view = switch (dataType) {
+            case FLOAT32 -> this.bytes.asFloatBuffer();
+            case FLOAT16 -> this.bytes.asShortBuffer();
+            case INT64 -> this.bytes.asLongBuffer();
+            case INT32 -> this.bytes.asIntBuffer();
+        };
     }
 
     /** Allocates a zeroed tensor. */
@@ -84,28 +92,31 @@ public final class HostTensor implements Tensor, AutoCloseable {
         return bytes.duplicate().order(ByteOrder.nativeOrder());
     }
 
-    /** A float view of a FLOAT32 tensor; shares memory. */
+    /**
+     * The float view of a FLOAT32 tensor, shared by every caller: use absolute {@code get(i)} and
+     * {@code put(i, v)} only, never the position.
+     */
     public FloatBuffer floatBuffer() {
         requireType(DataType.FLOAT32);
-        return bytes.asFloatBuffer();
+        return (FloatBuffer) view;
     }
 
-    /** A view of a FLOAT16 tensor's raw half-precision bits; shares memory. */
+    /** The shared view of a FLOAT16 tensor's half-precision bits (absolute access only). */
     public ShortBuffer halfBuffer() {
         requireType(DataType.FLOAT16);
-        return bytes.asShortBuffer();
+        return (ShortBuffer) view;
     }
 
-    /** A view of an INT64 tensor; shares memory. */
+    /** The shared view of an INT64 tensor (absolute access only). */
     public LongBuffer longBuffer() {
         requireType(DataType.INT64);
-        return bytes.asLongBuffer();
+        return (LongBuffer) view;
     }
 
-    /** A view of an INT32 tensor; shares memory. */
+    /** The shared view of an INT32 tensor (absolute access only). */
     public IntBuffer intBuffer() {
         requireType(DataType.INT32);
-        return bytes.asIntBuffer();
+        return (IntBuffer) view;
     }
 
     /** Copies a FLOAT32 tensor's elements to a new array. */

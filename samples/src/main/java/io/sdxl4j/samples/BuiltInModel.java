@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * architecture and layout, a few MB of random weights), so that the commands run with no download.
  * Its images are noise patterns; they show that the whole pipeline runs, not what SDXL draws.
  */
-final class BuiltInModel {
+public final class BuiltInModel {
 
     static final String ROOT = "io/sdxl4j/samples/tiny-model/";
 
@@ -25,7 +25,7 @@ final class BuiltInModel {
     }
 
     /** Extracts the model to a fresh temporary folder, deleted when the JVM exits. */
-    static Path extract() {
+    public static Path extract() {
         try {
             Path dir = Files.createTempDirectory("sdxl4j-tiny-");
             for (String file : files()) {

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.bench;
+
+import io.sdxl4j.random.TorchGenerator;
+import io.sdxl4j.scheduler.Scheduler;
+import io.sdxl4j.scheduler.SchedulerConfig;
+import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.HostTensorOps;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One scheduler update on SDXL's 1024×1024 latents ([1, 4, 128, 128]) on the host, cycling
+ * through a 30-step schedule; and classifier-free guidance on the same size. These are the
+ * per-step costs the pipeline adds to the UNet call.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+public class SchedulerStepBench {
+
+    @Param({"euler"})
+    public String scheduler;
+
+    private Scheduler s;
+    private HostTensor latents;
+    private HostTensor modelOutput;
+    private HostTensor uncond;
+    private HostTensor guided;
+    private TorchGenerator noise;
+    private int index;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        HostTensorOps ops = HostTensorOps.INSTANCE;
+        s = SchedulerType.parse(scheduler).create(SchedulerConfig.sdxlDefault());
+        s.setTimesteps(30);
+        long[] shape = {1, 4, 128, 128};
+        s.begin(ops, shape);
+        noise = new TorchGenerator(0);
+        latents = HostTensor.floats(shape);
+        modelOutput = HostTensor.floats(shape);
+        uncond = HostTensor.floats(shape);
+        guided = HostTensor.floats(shape);
+        ops.randn(latents, noise);
+        ops.randn(modelOutput, noise);
+        ops.randn(uncond, noise);
+    }
+
+    /** The scheduler's update of the latents. */
+    @Benchmark
+    public void step() {
+        s.step(modelOutput, index, latents, noise);
+        index = (index + 1) % s.evaluationCount();
+        if (index == 0) {
+            s.begin(HostTensorOps.INSTANCE, latents.shape());
+        }
+    }
+
+    /** ε = ε_u + w·(ε_c − ε_u) on one image's latents. */
+    @Benchmark
+    public void guidance() {
+        HostTensorOps.INSTANCE.axpby(guided, -4f, uncond, 5f, modelOutput);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        s.close();
+        latents.close();
+        modelOutput.close();
+        uncond.close();
+        guided.close();
+    }
+}
