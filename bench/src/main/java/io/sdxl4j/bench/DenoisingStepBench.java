@@ -42,7 +42,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class DenoisingStepBench {
 
     /** Image side in pixels. */
-    @Param({"64", "128", "256"})
+    @Param({"64", "128"})
     public int size;
 
     /** Steps of the schedule the benchmark cycles through. */

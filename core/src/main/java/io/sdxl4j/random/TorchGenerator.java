@@ -72,11 +72,19 @@ public final class TorchGenerator implements NoiseSource {
     }
 
     private void twist() {
-        for (int i = 0; i < N; i++) {
-            int y = (state[i] & UPPER_MASK) | (state[(i + 1) % N] & LOWER_MASK);
-            int next = state[(i + M) % N] ^ (y >>> 1);
-            state[i] = (y & 1) != 0 ? next ^ MATRIX_A : next;
+        // The standard recurrence, split where the indices wrap so that no modulo is needed.
+        int[] mt = state;
+        int i = 0;
+        for (; i < N - M; i++) {
+            int y = (mt[i] & UPPER_MASK) | (mt[i + 1] & LOWER_MASK);
+            mt[i] = mt[i + M] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
         }
+        for (; i < N - 1; i++) {
+            int y = (mt[i] & UPPER_MASK) | (mt[i + 1] & LOWER_MASK);
+            mt[i] = mt[i + M - N] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
+        }
+        int y = (mt[N - 1] & UPPER_MASK) | (mt[0] & LOWER_MASK);
+        mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
         index = 0;
     }
 
