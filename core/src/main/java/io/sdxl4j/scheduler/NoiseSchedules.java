@@ -15,42 +15,41 @@ public final class NoiseSchedules {
     private NoiseSchedules() {
     }
 
-    /** The training betas of a config, as diffusers builds them (float32 tensors). */
-    public static float[] betas(SchedulerConfig config) {
+    /**
+     * The training betas of a config, as diffusers builds them (float32 tensors): {@code trained_betas}
+     * if given, else {@code beta_schedule} from {@code beta_start} to {@code beta_end}, with the
+     * scheduler class's defaults for missing keys.
+     */
+    static float[] betas(SchedulerConfig config, BetaDefaults defaults) {
         int n = config.getInt("num_train_timesteps", 1000);
         if (n < 2) {
             throw new SdxlException(config.source() + ": num_train_timesteps " + n + " is below 2");
         }
         double[] trained = config.getDoubles("trained_betas");
-        float[] betas;
         if (trained != null && trained.length > 0) {
-            betas = new float[trained.length];
+            float[] betas = new float[trained.length];
             for (int i = 0; i < trained.length; i++) {
                 betas[i] = (float) trained[i];
             }
-        } else {
-            double start = config.getDouble("beta_start", 0.0001);
-            double end = config.getDouble("beta_end", 0.02);
-            String schedule = config.getString("beta_schedule", "linear");
-            config.requireOneOf("the noise schedule", "beta_schedule", schedule,
-                    "linear", "scaled_linear", "squaredcos_cap_v2");
-            betas = switch (schedule) {
-                case "linear" -> torchLinspace((float) start, (float) end, n);
-                case "scaled_linear" -> {
-                    // Latent diffusion's schedule: linear in sqrt(beta).
-                    float[] b = torchLinspace((float) Math.sqrt(start), (float) Math.sqrt(end), n);
-                    for (int i = 0; i < n; i++) {
-                        b[i] = b[i] * b[i];
-                    }
-                    yield b;
+            return betas;
+        }
+        double start = config.getDouble("beta_start", defaults.betaStart());
+        double end = config.getDouble("beta_end", defaults.betaEnd());
+        String schedule = config.getString("beta_schedule", defaults.betaSchedule());
+        config.requireOneOf("the noise schedule", "beta_schedule", schedule,
+                "linear", "scaled_linear", "squaredcos_cap_v2");
+        return switch (schedule) {
+            case "linear" -> torchLinspace((float) start, (float) end, n);
+            case "scaled_linear" -> {
+                // Latent diffusion's schedule: linear in sqrt(beta).
+                float[] b = torchLinspace((float) Math.sqrt(start), (float) Math.sqrt(end), n);
+                for (int i = 0; i < n; i++) {
+                    b[i] = b[i] * b[i];
                 }
-                default -> cosineBetas(n);
-            };
-        }
-        if (config.getBoolean("rescale_betas_zero_snr", false)) {
-            betas = rescaleZeroTerminalSnr(betas);
-        }
-        return betas;
+                yield b;
+            }
+            default -> cosineBetas(n);
+        };
     }
 
     /** ᾱ_t = Π(1 - β_i), accumulated in double as torch's CPU cumprod does, stored as float. */
@@ -139,6 +138,66 @@ public final class NoiseSchedules {
                     t[i] = (float) Math.rint(down[i]) - 1;
                 }
             }
+        }
+        return t;
+    }
+
+    /**
+     * The integer timesteps of the alpha-based schedulers (DDIM, DDPM): linspace rounded, leading
+     * multiples of T/n plus {@code steps_offset}, trailing multiples counted down from T minus one;
+     * highest first.
+     */
+    public static long[] integerTimesteps(TimestepSpacing spacing, int numTrain, int steps, int stepsOffset) {
+        return switch (spacing) {
+            case LINSPACE -> reversedRounded(numpyLinspace(0, numTrain - 1, steps), steps);
+            case LEADING -> {
+                long[] t = new long[steps];
+                int ratio = numTrain / steps;
+                for (int i = 0; i < steps; i++) {
+                    t[i] = (long) (steps - 1 - i) * ratio + stepsOffset;
+                }
+                yield t;
+            }
+            case TRAILING -> trailing(numTrain, numTrain, steps);
+        };
+    }
+
+    /**
+     * The integer timesteps of DPM-Solver and UniPC, which space n + 1 points and drop the last
+     * (so that the schedule never reaches t = 0): linspace over [0, last - 1], leading multiples of
+     * {@code last // (n + 1)} plus {@code steps_offset}, trailing as {@link #integerTimesteps}.
+     * {@code last} is the training length, or less when {@code lambda_min_clipped} cuts the end.
+     */
+    public static long[] solverTimesteps(TimestepSpacing spacing, int last, int numTrain, int steps, int stepsOffset) {
+        return switch (spacing) {
+            case LINSPACE -> reversedRounded(numpyLinspace(0, last - 1, steps + 1), steps);
+            case LEADING -> {
+                long[] t = new long[steps];
+                int ratio = last / (steps + 1);
+                for (int i = 0; i < steps; i++) {
+                    t[i] = (long) (steps - i) * ratio + stepsOffset;
+                }
+                yield t;
+            }
+            case TRAILING -> trailing(last, numTrain, steps);
+        };
+    }
+
+    // np.arange(from, 0, -numTrain / steps).round() - 1
+    private static long[] trailing(int from, int numTrain, int steps) {
+        double[] down = numpyArange(from, 0, -(double) numTrain / steps);
+        long[] t = new long[down.length];
+        for (int i = 0; i < down.length; i++) {
+            t[i] = (long) Math.rint(down[i]) - 1;
+        }
+        return t;
+    }
+
+    // values[::-1][:count] rounded half to even, as np.round does.
+    private static long[] reversedRounded(double[] values, int count) {
+        long[] t = new long[count];
+        for (int i = 0; i < count; i++) {
+            t[i] = (long) Math.rint(values[values.length - 1 - i]);
         }
         return t;
     }
