@@ -4,6 +4,7 @@ package io.sdxl4j;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.random.TorchGenerator;
 import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.scheduler.TimestepSpacing;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -34,6 +35,7 @@ public final class GenerationRequest {
     private final int samples;
     private final Long seed;
     private final SchedulerType scheduler;
+    private final TimestepSpacing timestepSpacing;
     private final ImageSize originalSize;
     private final ImageSize targetSize;
     private final CropCoords cropsCoordsTopLeft;
@@ -70,6 +72,7 @@ public final class GenerationRequest {
         this.samples = b.samples;
         this.seed = b.seed;
         this.scheduler = b.scheduler;
+        this.timestepSpacing = b.timestepSpacing;
         this.originalSize = b.originalSize;
         this.targetSize = b.targetSize;
         this.cropsCoordsTopLeft = b.cropsCoordsTopLeft;
@@ -149,6 +152,15 @@ public final class GenerationRequest {
         return Optional.ofNullable(scheduler);
     }
 
+    /**
+     * Overrides the scheduler config's {@code timestep_spacing}, as
+     * {@code from_config(config, timestep_spacing="trailing")} does for SDXL-Turbo/Lightning-style
+     * few-step models. Default: the model's config.
+     */
+    public Optional<TimestepSpacing> timestepSpacing() {
+        return Optional.ofNullable(timestepSpacing);
+    }
+
     /** SDXL's {@code original_size} conditioning; default the image size. */
     public Optional<ImageSize> originalSize() {
         return Optional.ofNullable(originalSize);
@@ -200,6 +212,7 @@ public final class GenerationRequest {
         b.samples = samples;
         b.seed = seed;
         b.scheduler = scheduler;
+        b.timestepSpacing = timestepSpacing;
         b.originalSize = originalSize;
         b.targetSize = targetSize;
         b.cropsCoordsTopLeft = cropsCoordsTopLeft;
@@ -214,7 +227,7 @@ public final class GenerationRequest {
     public String toString() {
         return "GenerationRequest[prompt=" + prompt + ", negativePrompt=" + negativePrompt + ", size=" + width + "x"
                 + height + ", steps=" + steps + ", guidance=" + guidanceScale + ", samples=" + samples + ", seed="
-                + seed + ", scheduler=" + scheduler + "]";
+                + seed + ", scheduler=" + scheduler + (timestepSpacing == null ? "" : ", spacing=" + timestepSpacing) + "]";
     }
 
     /** Builds a {@link GenerationRequest}; {@link #build()} validates every field. */
@@ -229,6 +242,7 @@ public final class GenerationRequest {
         private int samples = 1;
         private Long seed;
         private SchedulerType scheduler;
+        private TimestepSpacing timestepSpacing;
         private ImageSize originalSize;
         private ImageSize targetSize;
         private CropCoords cropsCoordsTopLeft = CropCoords.NONE;
@@ -310,6 +324,23 @@ public final class GenerationRequest {
          */
         public Builder scheduler(String name) {
             this.scheduler = name == null ? null : SchedulerType.parse(name);
+            return this;
+        }
+
+        /** Overrides the scheduler's timestep spacing; null keeps the model's. */
+        public Builder timestepSpacing(TimestepSpacing value) {
+            this.timestepSpacing = value;
+            return this;
+        }
+
+        /**
+         * The timestep spacing by name ({@code leading}, {@code trailing}, {@code linspace}); null keeps
+         * the model's.
+         *
+         * @throws IllegalArgumentException naming the field {@code timestepSpacing} for another name
+         */
+        public Builder timestepSpacing(String name) {
+            this.timestepSpacing = name == null ? null : TimestepSpacing.parse(name);
             return this;
         }
 

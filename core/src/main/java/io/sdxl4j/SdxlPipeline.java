@@ -7,6 +7,7 @@ import io.sdxl4j.image.GenerationParameters;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.model.ModelKind;
 import io.sdxl4j.pipeline.DenoisingLoop;
+import io.sdxl4j.pipeline.GuidanceEmbedding;
 import io.sdxl4j.pipeline.Guidance;
 import io.sdxl4j.pipeline.TimeIds;
 import io.sdxl4j.pipeline.UNet;
@@ -14,6 +15,7 @@ import io.sdxl4j.pipeline.VaeDecoder;
 import io.sdxl4j.pipeline.Workspace;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.scheduler.Scheduler;
+import io.sdxl4j.scheduler.SchedulerConfig;
 import io.sdxl4j.scheduler.SchedulerType;
 import io.sdxl4j.tensor.TensorOps;
 import io.sdxl4j.text.PromptEmbeds;
@@ -21,7 +23,7 @@ import io.sdxl4j.text.TextConditioner;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -49,7 +51,7 @@ public final class SdxlPipeline implements AutoCloseable {
     private final TextConditioner text;
     private final UNet unet;
     private final VaeDecoder vae;
-    private final Map<SchedulerType, Scheduler> schedulers = new EnumMap<>(SchedulerType.class);
+    private final Map<String, Scheduler> schedulers = new HashMap<>();
     private Workspace workspace;
     private boolean closed;
 
@@ -173,10 +175,14 @@ public final class SdxlPipeline implements AutoCloseable {
         } else {
             ws.setConditioning(0, images, positive.hidden(), positive.pooled(), ids);
         }
+        if (unet.hasTimestepCond()) {
+            // Guidance-distilled UNets take the guidance scale as an embedding instead of a second batch.
+            ws.setGuidanceEmbedding(GuidanceEmbedding.of(request.guidanceScale(), unet.timestepCondDim()));
+        }
         long textDone = System.nanoTime();
 
         TensorOps ops = engine.ops();
-        Scheduler scheduler = scheduler(type);
+        Scheduler scheduler = scheduler(type, request);
         scheduler.setTimesteps(request.steps());
         scheduler.begin(ops, ws.latents.shape());
         NoiseSource noise = request.noise().create(seed);
@@ -226,8 +232,15 @@ public final class SdxlPipeline implements AutoCloseable {
         }
     }
 
-    private Scheduler scheduler(SchedulerType type) {
-        return schedulers.computeIfAbsent(type, t -> t.create(folder.schedulerConfig()));
+    // One scheduler instance per type and spacing override, reused (with its scratch tensors) across generations.
+    private Scheduler scheduler(SchedulerType type, GenerationRequest request) {
+        SchedulerConfig config = folder.schedulerConfig();
+        if (request.timestepSpacing().isPresent()) {
+            config = config.with("timestep_spacing", request.timestepSpacing().get().configValue());
+        }
+        SchedulerConfig effective = config;
+        return schedulers.computeIfAbsent(type + "/" + request.timestepSpacing().map(Enum::name).orElse("model"),
+                key -> type.create(effective));
     }
 
     private Workspace workspace(int images, boolean cfg, int latentHeight, int latentWidth) {

@@ -59,7 +59,8 @@ class GenerationRequestTest {
                 bad("guidanceRescale", "1.5", b -> b.guidanceRescale(1.5)),
                 bad("samples", "0", b -> b.samples(0)),
                 bad("samples", "17", b -> b.samples(17)),
-                bad("scheduler", "'warp_drive'", b -> b.scheduler("warp_drive")));
+                bad("scheduler", "'warp_drive'", b -> b.scheduler("warp_drive")),
+                bad("timestepSpacing", "'quadratic'", b -> b.timestepSpacing("quadratic")));
     }
 
     private static Arguments bad(String field, String value, UnaryOperator<GenerationRequest.Builder> change) {

@@ -96,6 +96,19 @@ class SdxlPipelineLoadTest {
     }
 
     @Test
+    void guidanceDistilledUnetsGetTheGuidanceEmbeddingAndNoSecondBatch() throws IOException {
+        Path m = ModelCopies.tinyModel(dir);
+        FakeUnets.writeFloat32(m.resolve("unet/model.onnx"), 64, 32, 6, 256);
+        try (SdxlPipeline p = SdxlPipeline.load(m)) {
+            GenerationRequest.Builder b = GenerationRequest.builder("a fox").steps(4).seed(2).scheduler("lcm");
+            float[] w1 = p.generate(b.guidanceScale(1.0).build()).image().pixels();
+            float[] w8 = p.generate(b.guidanceScale(8.0).build()).image().pixels();
+            assertTrue(!Arrays.equals(w1, w8), "the guidance scale reaches the UNet through timestep_cond");
+            assertEquals(2, p.generate(b.samples(2).build()).images().size());
+        }
+    }
+
+    @Test
     void fp16ExportsWithIntegerTimestepsGiveTheFp32Result() throws IOException {
         Path fp32 = ModelCopies.tinyModel(dir.resolve("a"));
         FakeUnets.writeFloat32(fp32.resolve("unet/model.onnx"), 64, 32, 6);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sdxl4j.image.ImageEncoder;
+import io.sdxl4j.scheduler.SchedulerType;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -114,6 +115,29 @@ class SdxlPipelineTest {
     void aBadRequestThrowsBeforeAnyWorkAndTheNextOneRuns() {
         assertThrows(IllegalArgumentException.class, () -> pipeline.generate(quick(1).size(60, 64).build()));
         assertEquals(1, pipeline.generate(quick(1).build()).images().size());
+    }
+
+    @Test
+    void everySchedulerRunsTurboStyleFewTrailingStepsWithoutGuidance() {
+        for (SchedulerType type : SchedulerType.values()) {
+            for (int steps : new int[] {1, 4}) {
+                GenerationRequest r = GenerationRequest.builder("a fox").steps(steps).guidanceScale(0.0).seed(5)
+                        .scheduler(type).timestepSpacing("trailing").build();
+                GenerationResult result = pipeline.generate(r);
+                assertEquals(type, result.scheduler());
+                for (float v : result.image().pixels()) {
+                    assertTrue(v >= 0 && v <= 1, type + " " + steps + " steps: pixel " + v);
+                }
+            }
+        }
+    }
+
+    @Test
+    void theSpacingOverrideChangesTheSchedule() {
+        float[] leading = pipeline.generate(quick(3).build()).image().pixels();
+        float[] trailing = pipeline.generate(quick(3).timestepSpacing("trailing").build()).image().pixels();
+        assertFalse(java.util.Arrays.equals(leading, trailing));
+        assertArrayEquals(leading, pipeline.generate(quick(3).build()).image().pixels(), "the override is per request");
     }
 
     @Test

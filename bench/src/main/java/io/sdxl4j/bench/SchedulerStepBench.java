@@ -23,9 +23,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One scheduler update on SDXL's 1024×1024 latents ([1, 4, 128, 128]) on the host, cycling
- * through a 30-step schedule; and classifier-free guidance on the same size. These are the
- * per-step costs the pipeline adds to the UNet call.
+ * One update of each scheduler on SDXL's 1024×1024 latents ([1, 4, 128, 128]) on the host,
+ * cycling through a 30-step schedule (8 for LCM): the per-step cost a scheduler adds to the UNet
+ * call.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -35,14 +35,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 public class SchedulerStepBench {
 
-    @Param({"euler"})
+    /** Every scheduler type, by short name. */
+    @Param({"euler", "euler_karras", "euler_a", "ddim", "ddpm", "dpmpp_2m", "dpmpp_2m_karras", "dpmpp_2m_sde",
+        "dpmpp_2m_sde_karras", "dpmpp_2s", "unipc", "heun", "heun_karras", "lms", "lms_karras", "kdpm2", "kdpm2_karras",
+        "kdpm2_a", "kdpm2_a_karras", "lcm", "pndm"})
     public String scheduler;
 
     private Scheduler s;
     private HostTensor latents;
     private HostTensor modelOutput;
-    private HostTensor uncond;
-    private HostTensor guided;
     private TorchGenerator noise;
     private int index;
 
@@ -50,17 +51,14 @@ public class SchedulerStepBench {
     public void setUp() {
         HostTensorOps ops = HostTensorOps.INSTANCE;
         s = SchedulerType.parse(scheduler).create(SchedulerConfig.sdxlDefault());
-        s.setTimesteps(30);
+        s.setTimesteps(scheduler.equals("lcm") ? 8 : 30);
         long[] shape = {1, 4, 128, 128};
         s.begin(ops, shape);
         noise = new TorchGenerator(0);
         latents = HostTensor.floats(shape);
         modelOutput = HostTensor.floats(shape);
-        uncond = HostTensor.floats(shape);
-        guided = HostTensor.floats(shape);
         ops.randn(latents, noise);
         ops.randn(modelOutput, noise);
-        ops.randn(uncond, noise);
     }
 
     /** The scheduler's update of the latents. */
@@ -73,18 +71,10 @@ public class SchedulerStepBench {
         }
     }
 
-    /** ε = ε_u + w·(ε_c − ε_u) on one image's latents. */
-    @Benchmark
-    public void guidance() {
-        HostTensorOps.INSTANCE.axpby(guided, -4f, uncond, 5f, modelOutput);
-    }
-
     @TearDown(Level.Trial)
     public void tearDown() {
         s.close();
         latents.close();
         modelOutput.close();
-        uncond.close();
-        guided.close();
     }
 }

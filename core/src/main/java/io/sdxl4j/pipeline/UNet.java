@@ -23,7 +23,7 @@ public final class UNet implements AutoCloseable {
     private final TensorSpec timestep;
     private final int inChannels;
     private final int timeIds;
-    private final boolean timestepCond;
+    private final int timestepCondDim;
 
     private UNet(EngineSession session, int timeIds) {
         this.session = session;
@@ -31,7 +31,7 @@ public final class UNet implements AutoCloseable {
         this.timestep = session.input("timestep").orElseThrow();
         long channels = session.input("sample").orElseThrow().dim(1);
         this.inChannels = channels > 0 ? (int) channels : 4;
-        this.timestepCond = session.input("timestep_cond").isPresent();
+        this.timestepCondDim = session.input("timestep_cond").map(t -> (int) t.dim(t.rank() - 1)).orElse(0);
     }
 
     /**
@@ -44,6 +44,12 @@ public final class UNet implements AutoCloseable {
         try {
             int timeIds = folder.kind() == ModelKind.REFINER ? 5 : 6;
             ModelSignatures.checkUnet(session, timeIds);
+            session.input("timestep_cond").ifPresent(t -> {
+                if (t.rank() != 2 || t.dim(1) < 2) {
+                    throw new SdxlException(session.label() + ": input `timestep_cond` is " + t.describe()
+                            + ", expected [batch, time_cond_proj_dim]");
+                }
+            });
             ModelSignatures.requireDim(session, "encoder_hidden_states", 2, hiddenSize,
                     "the text encoders' hidden states concatenated");
             ModelSignatures.requireDim(session, "text_embeds", 1, pooledSize, "text_encoder_2's text_embeds");
@@ -70,7 +76,12 @@ public final class UNet implements AutoCloseable {
 
     /** True for UNets with a guidance embedding input ({@code timestep_cond}, LCM-distilled). */
     public boolean hasTimestepCond() {
-        return timestepCond;
+        return timestepCondDim > 0;
+    }
+
+    /** Width of the {@code timestep_cond} input (its {@code time_cond_proj_dim}), 0 when absent. */
+    public int timestepCondDim() {
+        return timestepCondDim;
     }
 
     /** A tensor of the {@code timestep} input's declared type and shape for a batch. */

@@ -40,6 +40,8 @@ public final class Workspace implements AutoCloseable {
     public final HostTensor timeIds;
     /** The timestep in the UNet's declared type and shape. */
     public final HostTensor timestep;
+    /** The guidance embedding of guidance-distilled UNets, [rows, time_cond_proj_dim]; null otherwise. */
+    public final HostTensor timestepCond;
     /** The UNet bound to these buffers. */
     public final Binding unet;
 
@@ -63,6 +65,7 @@ public final class Workspace implements AutoCloseable {
             textEmbeds = own(HostTensor.floats(rows, pooledSize));
             timeIds = own(HostTensor.floats(rows, model.timeIds()));
             timestep = own(model.allocateTimestep(rows));
+            timestepCond = model.hasTimestepCond() ? own(HostTensor.floats(rows, model.timestepCondDim())) : null;
             sampleHalves = guidance
                     ? new HostTensor[] {unetSample.slice(0, images), unetSample.slice(images, rows)}
                     : new HostTensor[] {unetSample};
@@ -79,6 +82,9 @@ public final class Workspace implements AutoCloseable {
             inputs.put("encoder_hidden_states", encoderHiddenStates);
             inputs.put("text_embeds", textEmbeds);
             inputs.put("time_ids", timeIds);
+            if (timestepCond != null) {
+                inputs.put("timestep_cond", timestepCond);
+            }
             unet = model.session().bind(inputs, Map.of("out_sample", unetOut));
         } catch (RuntimeException e) {
             owned.forEach(HostTensor::close);
@@ -115,6 +121,17 @@ public final class Workspace implements AutoCloseable {
             h.put(row * hiddenRow, hidden);
             p.put(row * pooled.length, pooled);
             t.put(row * ids.length, ids);
+        }
+    }
+
+    /** Writes the guidance embedding into every row, for UNets that take one. */
+    public void setGuidanceEmbedding(float[] embedding) {
+        if (timestepCond == null) {
+            return;
+        }
+        var b = timestepCond.floatBuffer();
+        for (int row = 0; row < timestepCond.dim(0); row++) {
+            b.put(row * embedding.length, embedding);
         }
     }
 

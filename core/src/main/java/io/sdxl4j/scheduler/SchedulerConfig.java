@@ -62,16 +62,23 @@ public final class SchedulerConfig {
         return new SchedulerConfig(new LinkedHashMap<>(values), "scheduler config");
     }
 
-    /** SDXL base 1.0's shipped config (EulerDiscreteScheduler, scaled_linear, leading, steps_offset 1). */
+    /**
+     * SDXL base 1.0's shipped {@code scheduler_config.json} (EulerDiscreteScheduler, scaled_linear,
+     * leading, steps_offset 1), for model folders that lack one.
+     */
     public static SchedulerConfig sdxlDefault() {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("_class_name", "EulerDiscreteScheduler");
         v.put("beta_end", 0.012);
         v.put("beta_schedule", "scaled_linear");
         v.put("beta_start", 0.00085);
+        v.put("clip_sample", false);
         v.put("interpolation_type", "linear");
         v.put("num_train_timesteps", 1000);
         v.put("prediction_type", "epsilon");
+        v.put("sample_max_value", 1.0);
+        v.put("set_alpha_to_one", false);
+        v.put("skip_prk_steps", true);
         v.put("steps_offset", 1);
         v.put("timestep_spacing", "leading");
         v.put("use_karras_sigmas", false);

@@ -21,6 +21,20 @@ public enum TimestepSpacing {
         return name().toLowerCase(Locale.ROOT);
     }
 
+    /**
+     * The spacing of a config value ({@code "trailing"}).
+     *
+     * @throws IllegalArgumentException naming the field {@code timestepSpacing}
+     */
+    public static TimestepSpacing parse(String name) {
+        for (TimestepSpacing s : values()) {
+            if (s.configValue().equalsIgnoreCase(name.strip())) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("timestepSpacing: '" + name + "' is not one of leading, trailing, linspace");
+    }
+
     static TimestepSpacing fromConfig(SchedulerConfig config, String scheduler, String fallback) {
         String value = config.getString("timestep_spacing", fallback);
         config.requireOneOf(scheduler, "timestep_spacing", value, "linspace", "leading", "trailing");

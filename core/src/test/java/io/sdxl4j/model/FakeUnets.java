@@ -17,6 +17,14 @@ public final class FakeUnets {
 
     /** Float32 inputs, timestep a float32 scalar. */
     public static void writeFloat32(Path file, int hidden, int pooled, int timeIds) throws IOException {
+        writeFloat32(file, hidden, pooled, timeIds, 0);
+    }
+
+    /**
+     * Float32 inputs, and with {@code condDim > 0} a {@code timestep_cond} input [batch, condDim]
+     * (guidance-distilled UNets), whose mean is added to the output as well.
+     */
+    public static void writeFloat32(Path file, int hidden, int pooled, int timeIds, int condDim) throws IOException {
         TestOnnx g = new TestOnnx()
                 .input("sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width")
                 .input("timestep", TestOnnx.FLOAT)
@@ -24,7 +32,15 @@ public final class FakeUnets {
                 .input("text_embeds", TestOnnx.FLOAT, "batch_size", (long) pooled)
                 .input("time_ids", TestOnnx.FLOAT, "batch_size", (long) timeIds)
                 .output("out_sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width");
-        body(g, "sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "out_sample");
+        if (condDim > 0) {
+            g.input("timestep_cond", TestOnnx.FLOAT, "batch_size", (long) condDim);
+            body(g, "sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "body_out");
+            g.node("ReduceMean", new String[] {"timestep_cond"}, "cond_mean", "axes", new long[] {1}, "keepdims", 1L)
+                    .node("Reshape", new String[] {"cond_mean", "col"}, "cond_col")
+                    .node("Add", new String[] {"body_out", "cond_col"}, "out_sample");
+        } else {
+            body(g, "sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "out_sample");
+        }
         g.write(file);
     }
 

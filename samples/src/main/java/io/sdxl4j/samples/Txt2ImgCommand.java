@@ -62,6 +62,10 @@ final class Txt2ImgCommand implements Callable<Integer> {
             description = "Scheduler (default: the model's); 'help' lists them.")
     String scheduler;
 
+    @Option(names = "--timestep-spacing", paramLabel = "S",
+            description = "Override the scheduler's spacing: leading, trailing (Turbo/Lightning), linspace.")
+    String timestepSpacing;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
             description = "Output .png or .jpg; several samples get -0, -1, ... (default: sdxl4j-SEED.png).")
     Path output;
@@ -83,7 +87,7 @@ final class Txt2ImgCommand implements Callable<Integer> {
             return 0;
         }
         GenerationRequest.Builder b = GenerationRequest.builder(prompt).negativePrompt(negativePrompt).steps(steps)
-                .guidanceScale(guidance).guidanceRescale(guidanceRescale).samples(samples).scheduler(scheduler);
+                .guidanceScale(guidance).guidanceRescale(guidanceRescale).samples(samples).scheduler(scheduler).timestepSpacing(timestepSpacing);
         if (width != null) {
             b.width(width);
         }
