@@ -38,85 +38,99 @@ final class BoxMuller16 {
     private BoxMuller16() {
     }
 
-    static void transform(float[] d) {
+    /** Per-generator scratch for the 8 lanes of one block (structure of arrays). */
+    static final class Lanes {
+        final float[] x = new float[8];
+        final float[] e = new float[8];
+        final float[] y = new float[8];
+        final float[] z = new float[8];
+        final float[] radius = new float[8];
+        final int[] signSin = new int[8];
+        final int[] signCos = new int[8];
+        final int[] sinPolynomial = new int[8];
+    }
+
+    /**
+     * Transforms one block. Each step runs across the 8 independent lanes before the next, as the
+     * AVX2 kernel does: the polynomial chains are latency-bound one lane at a time, and interleaved
+     * they overlap (and can be vectorised by the JIT). The result does not depend on the order.
+     */
+    static void transform(float[] d, Lanes l) {
+        float[] x = l.x;
+        float[] e = l.e;
+        float[] y = l.y;
+        float[] z = l.z;
+        // log(u1), u1 = 1 − d[j] in (0, 1]: mantissa in [0.5, 1) and exponent.
+        // Branch-free like the kernel (random inputs would mispredict every branch): masks from the
+        // bit patterns, which order positive floats as their values.
+        int sqrtHalfBits = Float.floatToRawIntBits(SQRTHF);
+        int oneBits = Float.floatToRawIntBits(1f);
         for (int j = 0; j < 8; j++) {
-            float u1 = 1f - d[j];
-            float u2 = d[j + 8];
-            float radius = (float) Math.sqrt(-2f * log(u1));
-            float theta = TWO_PI * u2;
-            d[j] = radius * cos(theta);
-            d[j + 8] = radius * sin(theta);
+            float u1 = Math.max(1f - d[j], Float.MIN_NORMAL);
+            int bits = Float.floatToRawIntBits(u1);
+            float ej = (float) ((bits >>> 23) - 127) + 1f;
+            float xj = Float.intBitsToFloat((bits & ~0x7f800000) | 0x3f000000);
+            int below = (Float.floatToRawIntBits(xj) - sqrtHalfBits) >> 31; // all ones when x < sqrt(1/2)
+            float tmp = Float.intBitsToFloat(Float.floatToRawIntBits(xj) & below);
+            xj = xj - 1f;
+            ej = ej - Float.intBitsToFloat(oneBits & below);
+            xj = xj + tmp;
+            x[j] = xj;
+            e[j] = ej;
+            z[j] = xj * xj;
+            y[j] = LOG_P[0];
         }
-    }
-
-    /** avx_mathfun's log256_ps for x in (0, 1]. */
-    static float log(float x) {
-        x = Math.max(x, Float.MIN_NORMAL);
-        int bits = Float.floatToRawIntBits(x);
-        float e = (float) ((bits >>> 23) - 127) + 1f;
-        // Keep the mantissa, set the exponent of [0.5, 1).
-        x = Float.intBitsToFloat((bits & ~0x7f800000) | 0x3f000000);
-        if (x < SQRTHF) {
-            e = e - 1f;
-            x = (x - 1f) + x;
-        } else {
-            x = x - 1f;
-        }
-        float z = x * x;
-        float y = LOG_P[0];
         for (int k = 1; k < LOG_P.length; k++) {
-            y = Math.fma(y, x, LOG_P[k]);
+            float p = LOG_P[k];
+            for (int j = 0; j < 8; j++) {
+                y[j] = Math.fma(y[j], x[j], p);
+            }
         }
-        y = y * x;
-        y = Math.fma(y, z, e * LOG_Q1);
-        y = y - z * 0.5f;
-        x = x + y;
-        return Math.fma(e, LOG_Q2, x);
-    }
-
-    static float sin(float t) {
-        return sincos(t, true);
-    }
-
-    static float cos(float t) {
-        return sincos(t, false);
-    }
-
-    /** avx_mathfun's sincos256_ps: Cody–Waite reduction by π/4, then the sine or cosine polynomial. */
-    private static float sincos(float t, boolean wantSin) {
-        int tBits = Float.floatToRawIntBits(t);
-        int signSin = tBits & 0x80000000;
-        float x = Float.intBitsToFloat(tBits & 0x7fffffff);
-        int j = (int) (x * FOUR_OVER_PI);
-        j = (j + 1) & ~1;
-        float y = j;
-        int swapSin = (j & 4) << 29;
-        boolean sinPolynomial = (j & 2) == 0;
-        int signCos = (~(j - 2) & 4) << 29;
-        signSin ^= swapSin;
-
-        x = Math.fma(y, MINUS_DP1, x);
-        x = Math.fma(y, MINUS_DP2, x);
-        x = Math.fma(y, MINUS_DP3, x);
-        float z = x * x;
-
-        float result;
-        if (sinPolynomial == wantSin) {
-            // The sine polynomial: sin(x) ≈ x + x·z·P(z).
-            float ys = Math.fma(SIN_P0, z, SIN_P1);
-            ys = Math.fma(ys, z, SIN_P2);
-            ys = ys * z;
-            result = Math.fma(ys, x, x);
-        } else {
-            // The cosine polynomial: cos(x) ≈ 1 - z/2 + z²·Q(z).
-            float yc = Math.fma(COS_P0, z, COS_P1);
-            yc = Math.fma(yc, z, COS_P2);
-            yc = yc * z;
-            yc = Math.fma(yc, z, -(z * 0.5f));
-            result = yc + 1f;
+        for (int j = 0; j < 8; j++) {
+            float yj = y[j] * x[j];
+            yj = Math.fma(yj, z[j], e[j] * LOG_Q1);
+            yj = yj - z[j] * 0.5f;
+            float log = Math.fma(e[j], LOG_Q2, x[j] + yj);
+            l.radius[j] = (float) Math.sqrt(-2f * log);
         }
-        int sign = wantSin ? signSin : signCos;
-        return Float.intBitsToFloat(Float.floatToRawIntBits(result) ^ sign);
+        // sincos(θ), θ = float(2π)·u2: Cody–Waite reduction by π/4, both polynomials, chosen by octant.
+        for (int j = 0; j < 8; j++) {
+            float t = TWO_PI * d[j + 8];
+            int tBits = Float.floatToRawIntBits(t);
+            float xj = Float.intBitsToFloat(tBits & 0x7fffffff);
+            int q = (int) (xj * FOUR_OVER_PI);
+            q = (q + 1) & ~1;
+            float yq = q;
+            l.signSin[j] = (tBits & 0x80000000) ^ ((q & 4) << 29);
+            l.signCos[j] = (~(q - 2) & 4) << 29;
+            l.sinPolynomial[j] = ((q & 2) - 1) >> 31; // all ones where the sine polynomial applies
+            xj = Math.fma(yq, MINUS_DP1, xj);
+            xj = Math.fma(yq, MINUS_DP2, xj);
+            xj = Math.fma(yq, MINUS_DP3, xj);
+            x[j] = xj;
+            z[j] = xj * xj;
+        }
+        for (int j = 0; j < 8; j++) {
+            float zj = z[j];
+            // cos(x) ≈ 1 − z/2 + z²·Q(z)
+            float yc = Math.fma(COS_P0, zj, COS_P1);
+            yc = Math.fma(yc, zj, COS_P2);
+            yc = yc * zj;
+            yc = Math.fma(yc, zj, -(zj * 0.5f));
+            yc = yc + 1f;
+            // sin(x) ≈ x + x·z·P(z)
+            float ys = Math.fma(SIN_P0, zj, SIN_P1);
+            ys = Math.fma(ys, zj, SIN_P2);
+            ys = ys * zj;
+            ys = Math.fma(ys, x[j], x[j]);
+            int sinPoly = l.sinPolynomial[j];
+            int ysBits = Float.floatToRawIntBits(ys);
+            int ycBits = Float.floatToRawIntBits(yc);
+            float sin = Float.intBitsToFloat(((ysBits & sinPoly) | (ycBits & ~sinPoly)) ^ l.signSin[j]);
+            float cos = Float.intBitsToFloat(((ycBits & sinPoly) | (ysBits & ~sinPoly)) ^ l.signCos[j]);
+            d[j] = l.radius[j] * cos;
+            d[j + 8] = l.radius[j] * sin;
+        }
     }
 
     private static float f(int bits) {

@@ -36,6 +36,7 @@ public final class TorchGenerator implements NoiseSource {
     private boolean hasCachedNormal;
     private double cachedNormal;
     private final float[] block = new float[16];
+    private final BoxMuller16.Lanes lanes = new BoxMuller16.Lanes();
 
     /** A generator in the state of {@code torch.Generator("cpu").manual_seed(seed)}. */
     public TorchGenerator(long seed) {
@@ -149,27 +150,29 @@ public final class TorchGenerator implements NoiseSource {
         return out;
     }
 
+    // torch first fills every element with a uniform and then transforms each block of 16; drawing
+    // each block's 16 uniforms just before transforming it consumes the same outputs in the same order.
     private void randnBlocks(FloatBuffer dst, int count) {
-        for (int i = 0; i < count; i++) {
-            dst.put(i, nextFloatUniform());
-        }
         int full = count - count % 16;
         for (int i = 0; i < full; i += 16) {
-            transform(dst, i);
+            for (int k = 0; k < 16; k++) {
+                block[k] = nextFloatUniform();
+            }
+            BoxMuller16.transform(block, lanes);
+            dst.put(i, block);
         }
         if (full != count) {
-            int tail = count - 16;
-            for (int i = 0; i < 16; i++) {
-                dst.put(tail + i, nextFloatUniform());
+            // The ragged end's uniforms are drawn, then overwritten: the last 16 elements (overlapping
+            // the last full block) are redone from 16 fresh uniforms.
+            for (int k = full; k < count; k++) {
+                nextInt();
             }
-            transform(dst, tail);
+            for (int k = 0; k < 16; k++) {
+                block[k] = nextFloatUniform();
+            }
+            BoxMuller16.transform(block, lanes);
+            dst.put(count - 16, block);
         }
-    }
-
-    private void transform(FloatBuffer dst, int offset) {
-        dst.get(offset, block);
-        BoxMuller16.transform(block);
-        dst.put(offset, block);
     }
 
     // ATen's normal_distribution<double>: Box–Muller with the sine half cached in the generator.

@@ -43,8 +43,8 @@ public final class SchedulerConfig {
         } catch (JsonProcessingException e) {
             throw new SdxlException(file + ": invalid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new SdxlException(file + (Files.exists(file) ? ": cannot read: " + e.getMessage() : ": file not found"),
-                    e);
+            String problem = Files.exists(file) ? ": cannot read: " + e.getMessage() : ": file not found";
+            throw new SdxlException(file + problem, e);
         }
         if (root == null || !root.isObject()) {
             throw new SdxlException(file + ": expected a JSON object");

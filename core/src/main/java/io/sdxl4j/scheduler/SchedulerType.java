@@ -39,14 +39,15 @@ public enum SchedulerType {
             List.of("dpmsolvermultistep", "dpm_solver_multistep", "k_dpmpp_2m"),
             DPMSolverMultistepScheduler::new, UnaryOperator.identity()),
     /** "DPM++ 2M Karras": DPM++ 2M on Karras sigmas; hosted APIs' KarrasDPM. */
-    DPMPP_2M_KARRAS(DPMSolverMultistepScheduler.NAME, false, "DPM++ 2M Karras", "dpmpp_2m_karras", List.of("karrasdpm", "k_dpmpp_2m_karras"),
-            DPMSolverMultistepScheduler::new, karras()),
+    DPMPP_2M_KARRAS(DPMSolverMultistepScheduler.NAME, false, "DPM++ 2M Karras", "dpmpp_2m_karras",
+            List.of("karrasdpm", "k_dpmpp_2m_karras"), DPMSolverMultistepScheduler::new, karras()),
     /** "DPM++ 2M SDE": DPMSolverMultistepScheduler with sde-dpmsolver++ (stochastic). */
-    DPMPP_2M_SDE(DPMSolverMultistepScheduler.NAME, false, "DPM++ 2M SDE", "dpmpp_2m_sde", List.of("k_dpmpp_2m_sde"),
-            DPMSolverMultistepScheduler::new, c -> c.with("algorithm_type", "sde-dpmsolver++")),
+    DPMPP_2M_SDE(DPMSolverMultistepScheduler.NAME, false, "DPM++ 2M SDE", "dpmpp_2m_sde",
+            List.of("k_dpmpp_2m_sde"), DPMSolverMultistepScheduler::new,
+            c -> c.with("algorithm_type", "sde-dpmsolver++")),
     /** "DPM++ 2M SDE Karras". */
-    DPMPP_2M_SDE_KARRAS(DPMSolverMultistepScheduler.NAME, false, "DPM++ 2M SDE Karras", "dpmpp_2m_sde_karras", List.of("k_dpmpp_2m_sde_karras"),
-            DPMSolverMultistepScheduler::new,
+    DPMPP_2M_SDE_KARRAS(DPMSolverMultistepScheduler.NAME, false, "DPM++ 2M SDE Karras", "dpmpp_2m_sde_karras",
+            List.of("k_dpmpp_2m_sde_karras"), DPMSolverMultistepScheduler::new,
             c -> c.with("algorithm_type", "sde-dpmsolver++").with("use_karras_sigmas", true)),
     /** "DPM++ 2S": DPMSolverSinglestepScheduler. */
     DPMPP_2S(DPMSolverSinglestepScheduler.NAME, true, "DPM++ 2S", "dpmpp_2s",
@@ -65,19 +66,20 @@ public enum SchedulerType {
     LMS(LMSDiscreteScheduler.NAME, true, "LMS", "lms", List.of("k_lms", "lms_discrete"),
             LMSDiscreteScheduler::new, UnaryOperator.identity()),
     /** LMS on Karras sigmas. */
-    LMS_KARRAS(LMSDiscreteScheduler.NAME, false, "LMS Karras", "lms_karras", List.of("k_lms_karras"), LMSDiscreteScheduler::new, karras()),
+    LMS_KARRAS(LMSDiscreteScheduler.NAME, false, "LMS Karras", "lms_karras", List.of("k_lms_karras"),
+            LMSDiscreteScheduler::new, karras()),
     /** "DPM2": KDPM2DiscreteScheduler. */
     KDPM2(KDPM2DiscreteScheduler.NAME, true, "DPM2", "kdpm2", List.of("k_dpm_2", "dpm_2"),
             KDPM2DiscreteScheduler::new, UnaryOperator.identity()),
     /** "DPM2 Karras". */
-    KDPM2_KARRAS(KDPM2DiscreteScheduler.NAME, false, "DPM2 Karras", "kdpm2_karras", List.of("k_dpm_2_karras", "dpm_2_karras"),
-            KDPM2DiscreteScheduler::new, karras()),
+    KDPM2_KARRAS(KDPM2DiscreteScheduler.NAME, false, "DPM2 Karras", "kdpm2_karras",
+            List.of("k_dpm_2_karras", "dpm_2_karras"), KDPM2DiscreteScheduler::new, karras()),
     /** "DPM2 a": KDPM2AncestralDiscreteScheduler. */
-    KDPM2_A(KDPM2AncestralDiscreteScheduler.NAME, true, "DPM2 a", "kdpm2_a", List.of("k_dpm_2_ancestral", "dpm_2_a"),
-            KDPM2AncestralDiscreteScheduler::new, UnaryOperator.identity()),
+    KDPM2_A(KDPM2AncestralDiscreteScheduler.NAME, true, "DPM2 a", "kdpm2_a",
+            List.of("k_dpm_2_ancestral", "dpm_2_a"), KDPM2AncestralDiscreteScheduler::new, UnaryOperator.identity()),
     /** "DPM2 a Karras". */
-    KDPM2_A_KARRAS(KDPM2AncestralDiscreteScheduler.NAME, false, "DPM2 a Karras", "kdpm2_a_karras", List.of("k_dpm_2_ancestral_karras", "dpm_2_a_karras"),
-            KDPM2AncestralDiscreteScheduler::new, karras()),
+    KDPM2_A_KARRAS(KDPM2AncestralDiscreteScheduler.NAME, false, "DPM2 a Karras", "kdpm2_a_karras",
+            List.of("k_dpm_2_ancestral_karras", "dpm_2_a_karras"), KDPM2AncestralDiscreteScheduler::new, karras()),
     /** LCMScheduler, for latent consistency models (LCM-LoRA, LCM-distilled UNets). */
     LCM(LCMScheduler.NAME, true, "LCM", "lcm", List.of(), LCMScheduler::new, UnaryOperator.identity()),
     /** "PLMS": PNDMScheduler; hosted APIs' PNDM. */
