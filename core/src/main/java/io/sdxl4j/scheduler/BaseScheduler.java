@@ -40,6 +40,14 @@ abstract class BaseScheduler implements Scheduler {
     /** Fills {@link #timesteps} (and {@link #sigmas} for sigma-based schedulers) for {@code steps} steps. */
     protected abstract void schedule(int steps);
 
+    /** Sets integer timesteps (the ᾱ-based schedulers'). */
+    protected final void setTimesteps(long[] values) {
+        timesteps = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            timesteps[i] = values[i];
+        }
+    }
+
     /** Clears per-generation state (history, counters). */
     protected void reset() {
     }

@@ -40,11 +40,7 @@ public final class DDIMScheduler extends AlphaSampler {
 
     @Override
     protected void schedule(int steps) {
-        long[] t = NoiseSchedules.integerTimesteps(spacing, train.numTrainTimesteps, steps, stepsOffset);
-        timesteps = new double[t.length];
-        for (int i = 0; i < t.length; i++) {
-            timesteps[i] = t[i];
-        }
+        setTimesteps(NoiseSchedules.integerTimesteps(spacing, train.numTrainTimesteps, steps, stepsOffset));
     }
 
     @Override

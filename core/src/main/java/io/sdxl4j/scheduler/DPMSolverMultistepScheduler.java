@@ -18,11 +18,10 @@ import io.sdxl4j.tensor.Tensor;
  * {@code prediction_type}, {@code rescale_betas_zero_snr}, the betas. The deprecated first-generation
  * {@code dpmsolver}/{@code sde-dpmsolver}, {@code thresholding} and learned variances are refused.
  */
-public final class DPMSolverMultistepScheduler extends BaseScheduler {
+public final class DPMSolverMultistepScheduler extends SolverScheduler {
 
     static final String NAME = "DPMSolverMultistepScheduler";
 
-    private final int solverOrder;
     private final boolean sde;
     private final boolean heun;
     private final boolean lowerOrderFinal;
@@ -33,22 +32,13 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
     private final double lambdaMinClipped;
     private final TimestepSpacing spacing;
     private final int stepsOffset;
-    private final PredictionType predictionType;
-    private final double[] x0 = new double[2];
     private final float[] weights = new float[5];
     private final Tensor[] terms = new Tensor[5];
     private final double[] historyWeights = new double[3];
     private int lowerOrderNums;
-    private int stored;
-    private int newest;
 
     public DPMSolverMultistepScheduler(SchedulerConfig config) {
-        super(config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, true));
-        this.solverOrder = config.getInt("solver_order", 2);
-        if (solverOrder < 1 || solverOrder > 3) {
-            throw new SdxlException(config.source() + ": " + NAME + " does not support solver_order=" + solverOrder
-                    + "; supported: 1, 2, 3");
-        }
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, true), 0);
         String algorithm = config.getString("algorithm_type", "dpmsolver++");
         config.requireOneOf(NAME, "algorithm_type", algorithm, "dpmsolver++", "sde-dpmsolver++", "deis");
         this.sde = algorithm.equals("sde-dpmsolver++");
@@ -67,14 +57,8 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
         config.requireOneOf(NAME, "final_sigmas_type", finalSigmas, "zero", "sigma_min");
         this.finalSigmaZero = finalSigmas.equals("zero");
         this.lambdaMinClipped = config.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        String variance = config.getString("variance_type", null);
-        if (variance != null) {
-            throw new SdxlException(config.source() + ": " + NAME + " does not support variance_type=" + variance);
-        }
-        config.requireFalse(NAME, "thresholding");
         this.spacing = TimestepSpacing.fromConfig(config, NAME, "linspace");
         this.stepsOffset = config.getInt("steps_offset", 0);
-        this.predictionType = PredictionType.fromConfig(config, NAME);
     }
 
     @Override
@@ -83,15 +67,14 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
     }
 
     @Override
-    protected int scratchTensors() {
-        return solverOrder + 1; // the x̂₀ history, the SDE noise
+    protected int extraScratch() {
+        return 1; // the SDE noise
     }
 
     @Override
     protected void reset() {
+        super.reset();
         lowerOrderNums = 0;
-        stored = 0;
-        newest = -1;
     }
 
     @Override
@@ -127,27 +110,14 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
     }
 
     @Override
-    public void addNoise(Tensor original, Tensor noise, int index, Tensor out) {
-        double sigma = sigmas[index];
-        ops.axpby(out, (float) SolverMath.alpha(sigma), original, (float) SolverMath.sigmaT(sigma), noise);
-    }
-
-    private Tensor history(int ago) {
-        return scratch(Math.floorMod(newest - ago, solverOrder));
-    }
-
-    @Override
     public void step(Tensor modelOutput, int index, Tensor sample, NoiseSource noise) {
         int n = timesteps.length;
         boolean finalLowOrder = index == n - 1 && (eulerAtFinal || (lowerOrderFinal && n < 15) || finalSigmaZero);
         boolean secondLowOrder = index == n - 2 && lowerOrderFinal && n < 15;
         // x̂₀ from the model output (DPM-Solver++ works on the data prediction).
-        double sigma = sigmas[index];
-        Predictions.x0FromAlpha(predictionType, SolverMath.alpha(sigma), SolverMath.sigmaT(sigma), x0);
-        newest = (newest + 1) % solverOrder;
-        ops.axpby(history(0), (float) x0[0], sample, (float) x0[1], modelOutput);
-        stored = Math.min(stored + 1, solverOrder);
-        Tensor eps = scratch(solverOrder);
+        dataPrediction(nextSlot(), sample, modelOutput, sigmas[index]);
+        push();
+        Tensor eps = extra(0);
         if (sde) {
             ops.randn(eps, noise);
         }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
-import io.sdxl4j.SdxlException;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
 
@@ -17,31 +16,21 @@ import io.sdxl4j.tensor.Tensor;
  * {@code prediction_type}, the betas. Timesteps are always linspace (the class has no
  * {@code timestep_spacing} in diffusers 0.27).
  */
-public final class DPMSolverSinglestepScheduler extends BaseScheduler {
+public final class DPMSolverSinglestepScheduler extends SolverScheduler {
 
     static final String NAME = "DPMSolverSinglestepScheduler";
 
-    private final int solverOrder;
     private final boolean heun;
     private final boolean karras;
     private final boolean finalSigmaZero;
     private final double lambdaMinClipped;
-    private final PredictionType predictionType;
     private boolean lowerOrderFinal;
     private int[] orders = new int[0];
-    private final double[] x0 = new double[2];
     private final float[] weights = new float[4];
     private final Tensor[] terms = new Tensor[4];
-    private int stored;
-    private int newest;
 
     public DPMSolverSinglestepScheduler(SchedulerConfig config) {
-        super(config, TrainingSchedule.of(config, BetaDefaults.DDPM, false, false));
-        this.solverOrder = config.getInt("solver_order", 2);
-        if (solverOrder < 1 || solverOrder > 3) {
-            throw new SdxlException(config.source() + ": " + NAME + " does not support solver_order=" + solverOrder
-                    + "; supported: 1, 2, 3");
-        }
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, false, false), 0);
         String algorithm = config.getString("algorithm_type", "dpmsolver++");
         config.requireOneOf(NAME, "algorithm_type", algorithm, "dpmsolver++");
         String solverType = config.getString("solver_type", "midpoint");
@@ -53,12 +42,6 @@ public final class DPMSolverSinglestepScheduler extends BaseScheduler {
         config.requireOneOf(NAME, "final_sigmas_type", finalSigmas, "zero", "sigma_min");
         this.finalSigmaZero = finalSigmas.equals("zero");
         this.lambdaMinClipped = config.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        String variance = config.getString("variance_type", null);
-        if (variance != null) {
-            throw new SdxlException(config.source() + ": " + NAME + " does not support variance_type=" + variance);
-        }
-        config.requireFalse(NAME, "thresholding");
-        this.predictionType = PredictionType.fromConfig(config, NAME);
     }
 
     @Override
@@ -67,14 +50,8 @@ public final class DPMSolverSinglestepScheduler extends BaseScheduler {
     }
 
     @Override
-    protected int scratchTensors() {
-        return solverOrder + 1; // the x̂₀ of the block, the block's starting sample
-    }
-
-    @Override
-    protected void reset() {
-        stored = 0;
-        newest = -1;
+    protected int extraScratch() {
+        return 1; // the block's starting sample
     }
 
     @Override
@@ -133,24 +110,11 @@ public final class DPMSolverSinglestepScheduler extends BaseScheduler {
     }
 
     @Override
-    public void addNoise(Tensor original, Tensor noise, int index, Tensor out) {
-        double sigma = sigmas[index];
-        ops.axpby(out, (float) SolverMath.alpha(sigma), original, (float) SolverMath.sigmaT(sigma), noise);
-    }
-
-    private Tensor history(int ago) {
-        return scratch(Math.floorMod(newest - ago, solverOrder));
-    }
-
-    @Override
     public void step(Tensor modelOutput, int index, Tensor sample, NoiseSource noise) {
-        double sigma = sigmas[index];
-        Predictions.x0FromAlpha(predictionType, SolverMath.alpha(sigma), SolverMath.sigmaT(sigma), x0);
-        newest = (newest + 1) % solverOrder;
-        ops.axpby(history(0), (float) x0[0], sample, (float) x0[1], modelOutput);
-        stored = Math.min(stored + 1, solverOrder);
+        dataPrediction(nextSlot(), sample, modelOutput, sigmas[index]);
+        push();
         int order = Math.min(orders[index], stored);
-        Tensor blockStart = scratch(solverOrder);
+        Tensor blockStart = extra(0);
         if (order == 1) {
             ops.copy(blockStart, sample);
         }

@@ -15,11 +15,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaSampler {
     static final String NAME = "EulerAncestralDiscreteScheduler";
 
     public EulerAncestralDiscreteScheduler(SchedulerConfig config) {
-        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, true));
-        if (predictionType == PredictionType.SAMPLE) {
-            throw new io.sdxl4j.SdxlException(config.source() + ": " + NAME + " does not support prediction_type=sample"
-                    + " (diffusers does not implement it either)");
-        }
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, true), false);
     }
 
     @Override
@@ -36,7 +32,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaSampler {
     protected void schedule(int steps) {
         SigmaSchedule s = SigmaSchedule.spaced(train, spacing, steps, stepsOffset, false, null, false);
         sigmas = s.sigmas();
-        timesteps = floats(s.timesteps());
+        timesteps = s.float32Timesteps();
     }
 
     @Override
@@ -49,13 +45,5 @@ public final class EulerAncestralDiscreteScheduler extends SigmaSampler {
         Tensor eps = scratch(0);
         ops.randn(eps, noise);
         ops.axpby(sample, 1f, sample, (float) up, eps);
-    }
-
-    static double[] floats(double[] values) {
-        double[] out = new double[values.length];
-        for (int i = 0; i < values.length; i++) {
-            out[i] = (float) values[i];
-        }
-        return out;
     }
 }

@@ -25,7 +25,7 @@ public final class EulerDiscreteScheduler extends SigmaSampler {
     private final boolean finalSigmaMin;
 
     public EulerDiscreteScheduler(SchedulerConfig config) {
-        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, true));
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, true), true);
         config.requireFalse(NAME, "use_exponential_sigmas");
         config.requireFalse(NAME, "use_beta_sigmas");
         String interpolation = config.getString("interpolation_type", "linear");

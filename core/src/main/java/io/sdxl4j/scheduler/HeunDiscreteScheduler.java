@@ -24,7 +24,7 @@ public final class HeunDiscreteScheduler extends SigmaSampler {
     private double dt;
 
     public HeunDiscreteScheduler(SchedulerConfig config) {
-        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.LATENT_LINEAR, false, false));
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.LATENT_LINEAR, false, false), true);
         this.clipSample = config.getBoolean("clip_sample", false);
         this.clipRange = (float) config.getDouble("clip_sample_range", 1.0);
     }
@@ -56,7 +56,7 @@ public final class HeunDiscreteScheduler extends SigmaSampler {
             sigmas[2 * i] = base[i];
         }
         sigmas[2 * steps - 1] = base[steps];
-        double[] t = EulerAncestralDiscreteScheduler.floats(s.timesteps());
+        double[] t = s.float32Timesteps();
         timesteps = new double[2 * steps - 1];
         timesteps[0] = t[0];
         for (int i = 1; i < steps; i++) {

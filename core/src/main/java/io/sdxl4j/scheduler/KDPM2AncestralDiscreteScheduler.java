@@ -23,11 +23,7 @@ public final class KDPM2AncestralDiscreteScheduler extends SigmaSampler {
     private final Tensor[] terms = new Tensor[4];
 
     public KDPM2AncestralDiscreteScheduler(SchedulerConfig config) {
-        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.LATENT_LINEAR, false, false));
-        if (predictionType == PredictionType.SAMPLE) {
-            throw new io.sdxl4j.SdxlException(config.source() + ": " + NAME + " does not support prediction_type=sample"
-                    + " (diffusers does not implement it either)");
-        }
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.LATENT_LINEAR, false, false), false);
     }
 
     @Override
@@ -63,7 +59,7 @@ public final class KDPM2AncestralDiscreteScheduler extends SigmaSampler {
             mid[i] = KDPM2DiscreteScheduler.geometricMean(base[i], down[i]);
         }
         sigmas = Kdpm2Layout.interleave(base);
-        double[] t = EulerAncestralDiscreteScheduler.floats(s.timesteps());
+        double[] t = s.float32Timesteps();
         timesteps = new double[2 * steps - 1];
         timesteps[0] = t[0];
         for (int k = 1; k < steps; k++) {

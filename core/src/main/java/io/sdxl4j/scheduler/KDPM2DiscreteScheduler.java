@@ -20,11 +20,7 @@ public final class KDPM2DiscreteScheduler extends SigmaSampler {
     private final double[] ab = new double[2];
 
     public KDPM2DiscreteScheduler(SchedulerConfig config) {
-        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.LATENT_LINEAR, false, false));
-        if (predictionType == PredictionType.SAMPLE) {
-            throw new io.sdxl4j.SdxlException(config.source() + ": " + NAME + " does not support prediction_type=sample"
-                    + " (diffusers does not implement it either)");
-        }
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.LATENT_LINEAR, false, false), false);
     }
 
     @Override
@@ -52,7 +48,7 @@ public final class KDPM2DiscreteScheduler extends SigmaSampler {
             mid[i] = base[i] == 0f ? 0f : geometricMean(base[i], base[i - 1]);
         }
         sigmas = Kdpm2Layout.interleave(base);
-        double[] t = EulerAncestralDiscreteScheduler.floats(s.timesteps());
+        double[] t = s.float32Timesteps();
         timesteps = new double[2 * steps - 1];
         timesteps[0] = t[0];
         for (int k = 1; k < steps; k++) {

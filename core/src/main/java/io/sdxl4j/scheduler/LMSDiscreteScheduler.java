@@ -28,7 +28,7 @@ public final class LMSDiscreteScheduler extends SigmaSampler {
     private int newest;
 
     public LMSDiscreteScheduler(SchedulerConfig config) {
-        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, false, false));
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, false, false), true);
     }
 
     @Override
@@ -51,7 +51,7 @@ public final class LMSDiscreteScheduler extends SigmaSampler {
     protected void schedule(int steps) {
         SigmaSchedule s = SigmaSchedule.spaced(train, spacing, steps, stepsOffset, karras, null, false);
         sigmas = s.sigmas();
-        timesteps = EulerAncestralDiscreteScheduler.floats(s.timesteps());
+        timesteps = s.float32Timesteps();
     }
 
     @Override

@@ -33,11 +33,7 @@ public final class PNDMScheduler extends BaseScheduler {
         this.spacing = TimestepSpacing.fromConfig(config, NAME, "leading");
         this.stepsOffset = config.getInt("steps_offset", 0);
         this.skipPrk = config.getBoolean("skip_prk_steps", false);
-        this.predictionType = PredictionType.fromConfig(config, NAME);
-        if (predictionType == PredictionType.SAMPLE) {
-            throw new io.sdxl4j.SdxlException(config.source() + ": " + NAME
-                    + " supports prediction_type epsilon and v_prediction only, as diffusers does");
-        }
+        this.predictionType = PredictionType.fromConfigWithoutSample(config, NAME);
         this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", false) ? 1f : train.alphasCumprod[0];
     }
 

@@ -10,6 +10,16 @@ public enum PredictionType {
     /** The clean sample x₀ itself. */
     SAMPLE;
 
+    /** The config's prediction type, refusing {@code sample} for the schedulers diffusers refuses it for. */
+    static PredictionType fromConfigWithoutSample(SchedulerConfig config, String scheduler) {
+        PredictionType type = fromConfig(config, scheduler);
+        if (type == SAMPLE) {
+            throw new io.sdxl4j.SdxlException(config.source() + ": " + scheduler + " does not support"
+                    + " prediction_type=sample (diffusers does not implement it either)");
+        }
+        return type;
+    }
+
     static PredictionType fromConfig(SchedulerConfig config, String scheduler) {
         String value = config.getString("prediction_type", "epsilon");
         config.requireOneOf(scheduler, "prediction_type", value, "epsilon", "v_prediction", "sample",

@@ -16,11 +16,13 @@ abstract class SigmaSampler extends BaseScheduler {
     protected final boolean karras;
     private final double[] coefficients = new double[2];
 
-    SigmaSampler(String name, SchedulerConfig config, TrainingSchedule train) {
+    /** @param sampleSupported whether the class (like its diffusers namesake) takes prediction_type=sample */
+    SigmaSampler(String name, SchedulerConfig config, TrainingSchedule train, boolean sampleSupported) {
         super(config, train);
         this.spacing = TimestepSpacing.fromConfig(config, name, "linspace");
         this.stepsOffset = config.getInt("steps_offset", 0);
-        this.predictionType = PredictionType.fromConfig(config, name);
+        this.predictionType = sampleSupported ? PredictionType.fromConfig(config, name)
+                : PredictionType.fromConfigWithoutSample(config, name);
         this.karras = config.getBoolean("use_karras_sigmas", false);
     }
 

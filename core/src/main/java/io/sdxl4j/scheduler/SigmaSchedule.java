@@ -60,6 +60,15 @@ record SigmaSchedule(double[] timesteps, float[] sigmas) {
         return timesteps.length;
     }
 
+    /** The timesteps as diffusers' float32 tensor holds them. */
+    double[] float32Timesteps() {
+        double[] out = new double[timesteps.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) timesteps[i];
+        }
+        return out;
+    }
+
     private static double[] sigmaToTimesteps(double[] s, TrainingSchedule train, boolean round) {
         double[] t = new double[s.length];
         for (int i = 0; i < s.length; i++) {

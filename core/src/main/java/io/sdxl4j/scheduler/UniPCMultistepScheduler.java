@@ -18,11 +18,10 @@ import java.util.Set;
  * {@code timestep_spacing}, {@code steps_offset}, {@code prediction_type}, the betas. As in
  * diffusers 0.27 the final σ is σ_min (the repeated last Karras σ), not 0.
  */
-public final class UniPCMultistepScheduler extends BaseScheduler {
+public final class UniPCMultistepScheduler extends SolverScheduler {
 
     static final String NAME = "UniPCMultistepScheduler";
 
-    private final int solverOrder;
     private final boolean bh1;
     private final boolean predictX0;
     private final boolean lowerOrderFinal;
@@ -30,8 +29,6 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
     private final boolean karras;
     private final TimestepSpacing spacing;
     private final int stepsOffset;
-    private final PredictionType predictionType;
-    private final double[] coeff = new double[2];
     private final float[] weights = new float[6];
     private final Tensor[] terms = new Tensor[6];
     private final double[] historyWeights = new double[4];
@@ -46,16 +43,9 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
     private int lowerOrderNums;
     private int thisOrder;
     private boolean hasLastSample;
-    private int stored;
-    private int newest;
 
     public UniPCMultistepScheduler(SchedulerConfig config) {
-        super(config, TrainingSchedule.of(config, BetaDefaults.DDPM, false, false));
-        this.solverOrder = config.getInt("solver_order", 2);
-        if (solverOrder < 1 || solverOrder > 3) {
-            throw new SdxlException(config.source() + ": " + NAME + " does not support solver_order=" + solverOrder
-                    + "; supported: 1, 2, 3");
-        }
+        super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, false, false), 1);
         String solverType = config.getString("solver_type", "bh2");
         config.requireOneOf(NAME, "solver_type", solverType, "bh1", "bh2", "midpoint", "heun", "logrho");
         this.bh1 = solverType.equals("bh1");
@@ -70,11 +60,9 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         if (config.has("solver_p")) {
             throw new SdxlException(config.source() + ": " + NAME + " does not support solver_p");
         }
-        config.requireFalse(NAME, "thresholding");
         this.karras = config.getBoolean("use_karras_sigmas", false);
         this.spacing = TimestepSpacing.fromConfig(config, NAME, "linspace");
         this.stepsOffset = config.getInt("steps_offset", 0);
-        this.predictionType = PredictionType.fromConfig(config, NAME);
     }
 
     @Override
@@ -83,17 +71,16 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
     }
 
     @Override
-    protected int scratchTensors() {
-        return solverOrder + 2; // a history ring one longer than the order, the last sample
+    protected int extraScratch() {
+        return 1; // the last sample, for the corrector
     }
 
     @Override
     protected void reset() {
+        super.reset();
         lowerOrderNums = 0;
         thisOrder = 0;
         hasLastSample = false;
-        stored = 0;
-        newest = -1;
     }
 
     @Override
@@ -107,18 +94,8 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         timesteps = s.timesteps();
     }
 
-    @Override
-    public void addNoise(Tensor original, Tensor noise, int index, Tensor out) {
-        double sigma = sigmas[index];
-        ops.axpby(out, (float) SolverMath.alpha(sigma), original, (float) SolverMath.sigmaT(sigma), noise);
-    }
-
-    private Tensor history(int ago) {
-        return scratch(Math.floorMod(newest - ago, solverOrder + 1));
-    }
-
     private Tensor lastSample() {
-        return scratch(solverOrder + 1);
+        return extra(0);
     }
 
     @Override
@@ -126,22 +103,19 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         boolean useCorrector = index > 0 && !disableCorrector.contains(index - 1) && hasLastSample;
         // The converted output (x̂₀, or ε̂ when predict_x0 is off) goes into a fresh history slot, so
         // that the corrector still sees the previous outputs.
-        double sigma = sigmas[index];
-        double alpha = SolverMath.alpha(sigma);
-        double sigmaT = SolverMath.sigmaT(sigma);
+        Tensor converted = nextSlot();
         if (predictX0) {
-            Predictions.x0FromAlpha(predictionType, alpha, sigmaT, coeff);
+            dataPrediction(converted, sample, modelOutput, sigmas[index]);
         } else {
-            Predictions.epsilonFromAlpha(predictionType, alpha, sigmaT, coeff);
+            double sigma = sigmas[index];
+            Predictions.epsilonFromAlpha(predictionType, SolverMath.alpha(sigma), SolverMath.sigmaT(sigma),
+                    coefficients);
+            ops.axpby(converted, (float) coefficients[0], sample, (float) coefficients[1], modelOutput);
         }
-        int slot = (newest + 1) % (solverOrder + 1);
-        Tensor converted = scratch(slot);
-        ops.axpby(converted, (float) coeff[0], sample, (float) coeff[1], modelOutput);
         if (useCorrector) {
             correct(index, sample, converted);
         }
-        newest = slot;
-        stored = Math.min(stored + 1, solverOrder);
+        push();
         int order = lowerOrderFinal ? Math.min(solverOrder, timesteps.length - index) : solverOrder;
         thisOrder = Math.min(order, lowerOrderNums + 1);
         ops.copy(lastSample(), sample);
@@ -252,5 +226,4 @@ public final class UniPCMultistepScheduler extends BaseScheduler {
         }
         ops.linearCombination(dst, weights, terms, n);
     }
-
 }
