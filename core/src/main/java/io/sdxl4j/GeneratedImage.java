@@ -7,6 +7,8 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
 
 /**
  * One generated image: float RGB pixels in [0, 1] (diffusers' {@code output_type="np"}), with the
@@ -20,14 +22,21 @@ public final class GeneratedImage {
     private final float[] pixels;
     private final long seed;
     private final String parameters;
+    private final Duration duration;
 
-    GeneratedImage(int index, int width, int height, float[] pixels, long seed, String parameters) {
+    GeneratedImage(int index, int width, int height, float[] pixels, long seed, String parameters, Duration duration) {
         this.index = index;
         this.width = width;
         this.height = height;
         this.pixels = pixels;
         this.seed = seed;
         this.parameters = parameters;
+        this.duration = duration;
+    }
+
+    /** Time from the start of the generation to this image's latents (the batch's images share one run). */
+    public Duration duration() {
+        return duration;
     }
 
     /** Position in the request's batch, from 0. */
@@ -71,6 +80,11 @@ public final class GeneratedImage {
     /** JPEG bytes at {@code quality} in (0, 1], with the parameters in a comment. */
     public byte[] toJpeg(float quality) {
         return ImageEncoder.jpeg(toBufferedImage(), quality, parameters);
+    }
+
+    /** The encoded image (PNG, or JPEG at quality 0.95) as base64, as the hosted APIs return it. */
+    public String toBase64(ImageEncoder.Format format) {
+        return Base64.getEncoder().encodeToString(ImageEncoder.encode(toBufferedImage(), format, parameters));
     }
 
     /** Writes a PNG or JPEG (quality 0.95), chosen by the file's extension. */

@@ -5,16 +5,19 @@ import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.random.TorchGenerator;
 import io.sdxl4j.scheduler.SchedulerType;
 import io.sdxl4j.scheduler.TimestepSpacing;
+import io.sdxl4j.text.PromptMode;
+import io.sdxl4j.text.StylePreset;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 
 /**
- * What to generate: prompt, size, steps, guidance, seed, scheduler, SDXL's size conditioning.
- * Immutable and validated when built: a bad field throws {@link IllegalArgumentException} naming
- * the field and the value. Defaults are documented on each getter; unset size and scheduler take
- * the model's own (diffusers' behaviour).
+ * What to generate: prompt, size, steps, guidance, seed, scheduler, SDXL's size conditioning; an
+ * input image (img2img) and a mask (inpainting); the refiner; a style preset. Immutable and
+ * validated when built: a bad field throws {@link IllegalArgumentException} naming the field and
+ * the value. Defaults are documented on each getter; unset size and scheduler take the model's own
+ * (diffusers' behaviour), or the input image's size.
  */
 public final class GenerationRequest {
 
@@ -43,6 +46,19 @@ public final class GenerationRequest {
     private final ImageSize negativeTargetSize;
     private final CropCoords negativeCropsCoordsTopLeft;
     private final NoiseSource.Factory noise;
+    private final ImageInput image;
+    private final ImageInput mask;
+    private final double strength;
+    private final int maskBlur;
+    private final RefinerMode refiner;
+    private final double highNoiseFraction;
+    private final double refinerStrength;
+    private final Integer refinerSteps;
+    private final Long refinerSeed;
+    private final double aestheticScore;
+    private final double negativeAestheticScore;
+    private final StylePreset style;
+    private final PromptMode promptMode;
 
     private GenerationRequest(Builder b) {
         if (b.prompt == null) {
@@ -62,6 +78,33 @@ public final class GenerationRequest {
         if (b.samples < 1 || b.samples > MAX_SAMPLES) {
             throw new IllegalArgumentException("samples: " + b.samples + " is outside [1, " + MAX_SAMPLES + "]");
         }
+        if (!(b.strength > 0 && b.strength <= 1)) {
+            throw new IllegalArgumentException("strength: " + b.strength + " is outside (0, 1]");
+        }
+        if (b.mask != null && b.image == null) {
+            throw new IllegalArgumentException("mask: given without an image to inpaint");
+        }
+        if (b.mask != null && (b.mask.width() != b.image.width() || b.mask.height() != b.image.height())) {
+            throw new IllegalArgumentException("mask: " + b.mask.width() + "x" + b.mask.height()
+                    + " does not match the image's " + b.image.width() + "x" + b.image.height());
+        }
+        if (b.maskBlur < 0) {
+            throw new IllegalArgumentException("maskBlur: " + b.maskBlur + " is negative");
+        }
+        if (!(b.highNoiseFraction > 0 && b.highNoiseFraction < 1)) {
+            throw new IllegalArgumentException("highNoiseFraction: " + b.highNoiseFraction + " is outside (0, 1)");
+        }
+        if (!(b.refinerStrength > 0 && b.refinerStrength <= 1)) {
+            throw new IllegalArgumentException("refinerStrength: " + b.refinerStrength + " is outside (0, 1]");
+        }
+        if (b.refinerSteps != null && (b.refinerSteps < 1 || b.refinerSteps > MAX_STEPS)) {
+            throw new IllegalArgumentException("refinerSteps: " + b.refinerSteps + " is outside [1, " + MAX_STEPS
+                    + "]");
+        }
+        if (!Double.isFinite(b.aestheticScore) || !Double.isFinite(b.negativeAestheticScore)) {
+            throw new IllegalArgumentException("aestheticScore: " + b.aestheticScore + "/" + b.negativeAestheticScore
+                    + " is not finite");
+        }
         this.prompt = b.prompt;
         this.negativePrompt = b.negativePrompt;
         this.width = b.width;
@@ -80,6 +123,19 @@ public final class GenerationRequest {
         this.negativeTargetSize = b.negativeTargetSize;
         this.negativeCropsCoordsTopLeft = b.negativeCropsCoordsTopLeft;
         this.noise = b.noise;
+        this.image = b.image;
+        this.mask = b.mask;
+        this.strength = b.strength;
+        this.maskBlur = b.maskBlur;
+        this.refiner = b.refiner;
+        this.highNoiseFraction = b.highNoiseFraction;
+        this.refinerStrength = b.refinerStrength;
+        this.refinerSteps = b.refinerSteps;
+        this.refinerSeed = b.refinerSeed;
+        this.aestheticScore = b.aestheticScore;
+        this.negativeAestheticScore = b.negativeAestheticScore;
+        this.style = b.style;
+        this.promptMode = b.promptMode;
     }
 
     private static void checkSize(String field, Integer value) {
@@ -199,6 +255,74 @@ public final class GenerationRequest {
         return noise;
     }
 
+    /** The img2img or inpainting source image; empty for text to image. */
+    public Optional<ImageInput> image() {
+        return Optional.ofNullable(image);
+    }
+
+    /** The inpainting mask (white repaints, black keeps), the image's size; empty unless inpainting. */
+    public Optional<ImageInput> mask() {
+        return Optional.ofNullable(mask);
+    }
+
+    /**
+     * How much of the schedule img2img and inpainting run, in (0, 1]: 1 starts from pure noise.
+     * Default 0.8 (the hosted APIs' {@code prompt_strength}).
+     */
+    public double strength() {
+        return strength;
+    }
+
+    /** Gaussian blur radius applied to the mask before it is binarised. Default 0 (none, as diffusers). */
+    public int maskBlur() {
+        return maskBlur;
+    }
+
+    /** Whether and how the refiner runs. Default {@link RefinerMode#NONE}. */
+    public RefinerMode refiner() {
+        return refiner;
+    }
+
+    /** Where the ensemble hands over from base to refiner, in (0, 1). Default 0.8. */
+    public double highNoiseFraction() {
+        return highNoiseFraction;
+    }
+
+    /** The refiner's img2img strength in base-then-refiner mode, in (0, 1]. Default 0.3. */
+    public double refinerStrength() {
+        return refinerStrength;
+    }
+
+    /** The refiner's steps in base-then-refiner mode; default the request's steps. */
+    public OptionalInt refinerSteps() {
+        return refinerSteps == null ? OptionalInt.empty() : OptionalInt.of(refinerSteps);
+    }
+
+    /** The seed of the refiner's own generator; default the request's seed. */
+    public OptionalLong refinerSeed() {
+        return refinerSeed == null ? OptionalLong.empty() : OptionalLong.of(refinerSeed);
+    }
+
+    /** The refiner's aesthetic-score conditioning. Default 6.0 (diffusers'). */
+    public double aestheticScore() {
+        return aestheticScore;
+    }
+
+    /** The refiner's aesthetic score for the unconditional rows. Default 2.5 (diffusers'). */
+    public double negativeAestheticScore() {
+        return negativeAestheticScore;
+    }
+
+    /** A style preset wrapped around the prompt; empty for none. */
+    public Optional<StylePreset> style() {
+        return Optional.ofNullable(style);
+    }
+
+    /** How the prompt text is read. Default {@link PromptMode#DIFFUSERS}. */
+    public PromptMode promptMode() {
+        return promptMode;
+    }
+
     /** A builder holding this request's values. */
     public Builder toBuilder() {
         Builder b = new Builder();
@@ -220,6 +344,19 @@ public final class GenerationRequest {
         b.negativeTargetSize = negativeTargetSize;
         b.negativeCropsCoordsTopLeft = negativeCropsCoordsTopLeft;
         b.noise = noise;
+        b.image = image;
+        b.mask = mask;
+        b.strength = strength;
+        b.maskBlur = maskBlur;
+        b.refiner = refiner;
+        b.highNoiseFraction = highNoiseFraction;
+        b.refinerStrength = refinerStrength;
+        b.refinerSteps = refinerSteps;
+        b.refinerSeed = refinerSeed;
+        b.aestheticScore = aestheticScore;
+        b.negativeAestheticScore = negativeAestheticScore;
+        b.style = style;
+        b.promptMode = promptMode;
         return b;
     }
 
@@ -250,8 +387,94 @@ public final class GenerationRequest {
         private ImageSize negativeTargetSize;
         private CropCoords negativeCropsCoordsTopLeft = CropCoords.NONE;
         private NoiseSource.Factory noise = TorchGenerator::new;
+        private ImageInput image;
+        private ImageInput mask;
+        private double strength = 0.8;
+        private int maskBlur;
+        private RefinerMode refiner = RefinerMode.NONE;
+        private double highNoiseFraction = 0.8;
+        private double refinerStrength = 0.3;
+        private Integer refinerSteps;
+        private Long refinerSeed;
+        private double aestheticScore = 6.0;
+        private double negativeAestheticScore = 2.5;
+        private StylePreset style;
+        private PromptMode promptMode = PromptMode.DIFFUSERS;
 
         private Builder() {
+        }
+
+        /** The source image: img2img, or inpainting with {@link #mask}; null for text to image. */
+        public Builder image(ImageInput value) {
+            this.image = value;
+            return this;
+        }
+
+        /** The inpainting mask: white repaints, black keeps; the image's size. */
+        public Builder mask(ImageInput value) {
+            this.mask = value;
+            return this;
+        }
+
+        public Builder strength(double value) {
+            this.strength = value;
+            return this;
+        }
+
+        public Builder maskBlur(int radius) {
+            this.maskBlur = radius;
+            return this;
+        }
+
+        public Builder refiner(RefinerMode value) {
+            this.refiner = Objects.requireNonNull(value, "refiner");
+            return this;
+        }
+
+        public Builder highNoiseFraction(double value) {
+            this.highNoiseFraction = value;
+            return this;
+        }
+
+        public Builder refinerStrength(double value) {
+            this.refinerStrength = value;
+            return this;
+        }
+
+        public Builder refinerSteps(int value) {
+            this.refinerSteps = value;
+            return this;
+        }
+
+        public Builder refinerSeed(long value) {
+            this.refinerSeed = value;
+            return this;
+        }
+
+        public Builder aestheticScore(double positive, double negative) {
+            this.aestheticScore = positive;
+            this.negativeAestheticScore = negative;
+            return this;
+        }
+
+        public Builder style(StylePreset value) {
+            this.style = value;
+            return this;
+        }
+
+        /**
+         * A style preset by name ({@code cinematic}, {@code anime}, …); null for none.
+         *
+         * @throws IllegalArgumentException naming the field {@code style} for an unknown name
+         */
+        public Builder style(String name) {
+            this.style = name == null ? null : StylePreset.parse(name);
+            return this;
+        }
+
+        public Builder promptMode(PromptMode value) {
+            this.promptMode = Objects.requireNonNull(value, "promptMode");
+            return this;
         }
 
         public Builder prompt(String value) {

@@ -14,13 +14,20 @@ import java.util.Optional;
  * @param pipeline  {@code txt2img}, {@code img2img}, {@code inpaint}, {@code refiner_ensemble},
  *                  {@code refiner_after_base}
  * @param model     the model folder, resolved against the cases folder
+ * @param refiner   the refiner folder of refiner cases, resolved likewise, or null
  * @param json      the whole case, for the pipeline-specific keys
  * @param files     reference files by key ({@code image}, {@code latents_step03}), resolved
  * @param imageTolerance largest allowed absolute difference of the float image in [0, 1]
  * @param embedsTolerance largest allowed absolute difference of the prompt embeddings
  */
-public record ConformanceCase(String id, String pipeline, Path model, JsonNode json, Map<String, Path> files,
+public record ConformanceCase(String id, String pipeline, Path model, Path refiner, JsonNode json,
+                              Map<String, Path> files,
                               double imageTolerance, double embedsTolerance) {
+
+    /** The refiner folder of the refiner cases, resolved against the cases folder. */
+    public Optional<Path> refinerModel() {
+        return Optional.ofNullable(refiner);
+    }
 
     public String prompt() {
         return json.path("prompt").asText();

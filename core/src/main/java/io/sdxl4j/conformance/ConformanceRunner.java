@@ -3,8 +3,10 @@ package io.sdxl4j.conformance;
 
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
+import io.sdxl4j.ImageInput;
 import io.sdxl4j.ImageSize;
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.RefinerMode;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.scheduler.SchedulerType;
 import io.sdxl4j.tensor.Npy;
@@ -26,7 +28,7 @@ import java.util.Optional;
 public final class ConformanceRunner implements AutoCloseable {
 
     private final PipelineOptions options;
-    private final Map<Path, SdxlPipeline> pipelines = new HashMap<>();
+    private final Map<String, SdxlPipeline> pipelines = new HashMap<>();
 
     public ConformanceRunner(PipelineOptions options) {
         this.options = options;
@@ -39,15 +41,18 @@ public final class ConformanceRunner implements AutoCloseable {
             return CaseResult.skip(c.id(), unsupported.get());
         }
         try {
-            return runTxt2Img(c);
+            return runCase(c);
         } catch (RuntimeException e) {
             return CaseResult.fail(c.id(), e.getClass().getSimpleName() + ": " + e.getMessage());
         }
     }
 
-    /** Why a case cannot run yet, if it cannot. */
+    private static final java.util.Set<String> PIPELINES =
+            java.util.Set.of("txt2img", "img2img", "inpaint", "refiner_ensemble", "refiner_after_base");
+
+    /** Why a case cannot run, if it cannot: a pipeline mode or scheduler sdxl4j does not implement. */
     public static Optional<String> unsupported(ConformanceCase c) {
-        if (!c.pipeline().equals("txt2img")) {
+        if (!PIPELINES.contains(c.pipeline())) {
             return Optional.of("pipeline " + c.pipeline() + " not implemented");
         }
         if (SchedulerType.find(c.scheduler()).isEmpty()) {
@@ -56,7 +61,7 @@ public final class ConformanceRunner implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** The request diffusers' pipeline call of the case corresponds to. */
+    /** The request diffusers' pipeline call(s) of the case correspond to. */
     public static GenerationRequest request(ConformanceCase c) {
         GenerationRequest.Builder b = GenerationRequest.builder(c.prompt())
                 .negativePrompt(c.negativePrompt().orElse(null))
@@ -72,11 +77,23 @@ public final class ConformanceRunner implements AutoCloseable {
         c.pair("negative_original_size").ifPresent(p -> b.negativeOriginalSize(new ImageSize(p[1], p[0])));
         c.pair("negative_target_size").ifPresent(p -> b.negativeTargetSize(new ImageSize(p[1], p[0])));
         c.pair("crops_coords_top_left").ifPresent(p -> b.cropsCoordsTopLeft(new io.sdxl4j.CropCoords(p[0], p[1])));
+        c.file("input_image").ifPresent(f -> b.image(ImageInput.read(f)));
+        c.file("mask_image").ifPresent(f -> b.mask(ImageInput.read(f)));
+        c.number("strength").ifPresent(b::strength);
+        switch (c.pipeline()) {
+            case "refiner_ensemble" -> b.refiner(RefinerMode.ENSEMBLE);
+            case "refiner_after_base" -> b.refiner(RefinerMode.BASE_THEN_REFINER);
+            default -> { }
+        }
+        c.number("high_noise_fraction").ifPresent(b::highNoiseFraction);
+        c.number("refiner_strength").ifPresent(b::refinerStrength);
+        c.number("refiner_steps").ifPresent(v -> b.refinerSteps(v.intValue()));
+        c.number("refiner_seed").ifPresent(v -> b.refinerSeed(v.longValue()));
         return b.build();
     }
 
-    private CaseResult runTxt2Img(ConformanceCase c) {
-        SdxlPipeline pipeline = pipeline(c.model());
+    private CaseResult runCase(ConformanceCase c) {
+        SdxlPipeline pipeline = pipeline(c.model(), c.refinerModel().orElse(null));
         LatentTrace trace = new LatentTrace(c);
         GenerationResult result = pipeline.generate(request(c), trace);
         float[] expected = read(c.file("image").orElseThrow(() -> new IllegalStateException("case has no image")));
@@ -113,8 +130,10 @@ public final class ConformanceRunner implements AutoCloseable {
         return String.format(Locale.ROOT, "prompt_embeds err=%.3g tol=%s; ", err, c.embedsTolerance());
     }
 
-    private SdxlPipeline pipeline(Path model) {
-        return pipelines.computeIfAbsent(model.toAbsolutePath().normalize(), m -> SdxlPipeline.load(m, options));
+    private SdxlPipeline pipeline(Path model, Path refiner) {
+        String key = model.toAbsolutePath().normalize() + "|" + (refiner == null ? "" : refiner.toAbsolutePath()
+                .normalize());
+        return pipelines.computeIfAbsent(key, k -> SdxlPipeline.load(model, refiner, options));
     }
 
     static float[] read(Path file) {

@@ -50,8 +50,10 @@ public final class ConformanceSuite {
                 files.put(e.getKey(), dir.resolve(e.getValue().asText()));
             }
             JsonNode tol = c.path("tolerance");
-            cases.add(new ConformanceCase(id, c.path("pipeline").asText(), dir.resolve(c.path("model").asText()), c,
-                    files, tol.path("image_max_abs").asDouble(2e-3), tol.path("embeds_max_abs").asDouble(1e-4)));
+            Path refiner = c.path("refiner_model").isTextual() ? dir.resolve(c.path("refiner_model").asText()) : null;
+            cases.add(new ConformanceCase(id, c.path("pipeline").asText(), dir.resolve(c.path("model").asText()),
+                    refiner, c, files, tol.path("image_max_abs").asDouble(2e-3),
+                    tol.path("embeds_max_abs").asDouble(1e-4)));
         }
         if (cases.isEmpty()) {
             throw new SdxlException(file + ": no cases");

@@ -13,4 +13,17 @@ package io.sdxl4j.model;
  */
 public record VaeConfig(double scalingFactor, int scaleFactor, int latentChannels, double[] latentsMean,
                         double[] latentsStd) {
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof VaeConfig v && v.scalingFactor == scalingFactor && v.scaleFactor == scaleFactor
+                && v.latentChannels == latentChannels && java.util.Arrays.equals(v.latentsMean, latentsMean)
+                && java.util.Arrays.equals(v.latentsStd, latentsStd);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(scalingFactor, scaleFactor, latentChannels,
+                java.util.Arrays.hashCode(latentsMean), java.util.Arrays.hashCode(latentsStd));
+    }
 }

@@ -20,10 +20,29 @@ public final class DenoisingLoop {
     private final TensorOps ops;
     private final Guidance guidance;
     private final NoiseSource noise;
+    private final StepHook hook;
     private final double[] stdConditional;
     private final double[] stdGuided;
 
+    /** A step of work after each scheduler update (inpainting's re-blend of the known region). */
+    @FunctionalInterface
+    public interface StepHook {
+        /** No work. */
+        StepHook NONE = (scheduler, index, last, latents) -> { };
+
+        /**
+         * @param index the evaluation just done
+         * @param last  whether it is the last of this run
+         */
+        void afterStep(Scheduler scheduler, int index, boolean last, HostTensor latents);
+    }
+
     public DenoisingLoop(Workspace ws, Scheduler scheduler, TensorOps ops, Guidance guidance, NoiseSource noise) {
+        this(ws, scheduler, ops, guidance, noise, StepHook.NONE);
+    }
+
+    public DenoisingLoop(Workspace ws, Scheduler scheduler, TensorOps ops, Guidance guidance, NoiseSource noise,
+                         StepHook hook) {
         if (guidance.enabled() != ws.guidance()) {
             throw new IllegalArgumentException("guidance " + guidance + " does not match the workspace");
         }
@@ -32,6 +51,7 @@ public final class DenoisingLoop {
         this.ops = ops;
         this.guidance = guidance;
         this.noise = noise;
+        this.hook = hook;
         this.stdConditional = new double[ws.images()];
         this.stdGuided = new double[ws.images()];
     }
@@ -45,6 +65,7 @@ public final class DenoisingLoop {
         int total = to - from;
         for (int i = from; i < to; i++) {
             step(i);
+            hook.afterStep(scheduler, i, i == to - 1, ws.latents);
             if (!callback.afterStep(i, i - from + 1, total)) {
                 return i - from + 1;
             }
@@ -56,7 +77,7 @@ public final class DenoisingLoop {
     public void step(int index) {
         float scale = (float) scheduler.inputScale(index);
         for (HostTensor half : ws.sampleHalves) {
-            ops.scale(half, scale, ws.latents);
+            ops.scaleIntoChannels(half, 0, scale, ws.latents);
         }
         UNet.writeTimestep(ws.timestep, scheduler.timestep(index));
         ws.unet.run();

@@ -22,6 +22,7 @@ public final class Workspace implements AutoCloseable {
     private final boolean guidance;
     private final int latentHeight;
     private final int latentWidth;
+    private final int sequenceLength;
     private final List<HostTensor> owned = new ArrayList<>();
 
     /** The latents, [images, 4, h, w]. */
@@ -55,6 +56,7 @@ public final class Workspace implements AutoCloseable {
         this.guidance = guidance;
         this.latentHeight = latentHeight;
         this.latentWidth = latentWidth;
+        this.sequenceLength = sequenceLength;
         int rows = guidance ? 2 * images : images;
         try {
             latents = own(HostTensor.floats(images, latentChannels, latentHeight, latentWidth));
@@ -98,9 +100,14 @@ public final class Workspace implements AutoCloseable {
     }
 
     /** True when this workspace serves a generation of that shape. */
-    public boolean fits(int images, boolean guidance, int latentHeight, int latentWidth) {
+    public boolean fits(int images, boolean guidance, int latentHeight, int latentWidth, int sequenceLength) {
         return this.images == images && this.guidance == guidance && this.latentHeight == latentHeight
-                && this.latentWidth == latentWidth;
+                && this.latentWidth == latentWidth && this.sequenceLength == sequenceLength;
+    }
+
+    /** Rows of the UNet batch: 2·images under guidance, else images. */
+    public int rows() {
+        return guidance ? 2 * images : images;
     }
 
     public int images() {
@@ -121,6 +128,17 @@ public final class Workspace implements AutoCloseable {
             h.put(row * hiddenRow, hidden);
             p.put(row * pooled.length, pooled);
             t.put(row * ids.length, ids);
+        }
+    }
+
+    /**
+     * Writes an inpainting UNet's extra input channels (after the latents: the mask, then the masked
+     * image's latents) into every row; they stay fixed for the whole loop.
+     */
+    public void setInpaintingChannels(io.sdxl4j.tensor.TensorOps ops, HostTensor mask, HostTensor maskedLatents) {
+        for (HostTensor half : sampleHalves) {
+            ops.scaleIntoChannels(half, (int) latents.dim(1), 1f, mask);
+            ops.scaleIntoChannels(half, (int) (latents.dim(1) + mask.dim(1)), 1f, maskedLatents);
         }
     }
 

@@ -86,6 +86,54 @@ public final class HostTensorOps implements TensorOps {
     }
 
     @Override
+    public void scaleIntoChannels(Tensor dst, int channelOffset, float a, Tensor src) {
+        HostTensor d = host(dst);
+        HostTensor s = host(src);
+        if (d.rank() != 4 || s.rank() != 4 || d.dim(0) != s.dim(0) || d.dim(2) != s.dim(2) || d.dim(3) != s.dim(3)
+                || channelOffset < 0 || channelOffset + s.dim(1) > d.dim(1)) {
+            throw new IllegalArgumentException("channels " + channelOffset + "+ of " + d + " from " + s);
+        }
+        FloatBuffer df = d.floatBuffer();
+        FloatBuffer sf = s.floatBuffer();
+        int plane = (int) (s.dim(2) * s.dim(3));
+        int srcChannels = (int) s.dim(1);
+        int dstChannels = (int) d.dim(1);
+        for (int n = 0; n < s.dim(0); n++) {
+            int from = n * srcChannels * plane;
+            int to = (n * dstChannels + channelOffset) * plane;
+            for (int i = 0, count = srcChannels * plane; i < count; i++) {
+                df.put(to + i, a * sf.get(from + i));
+            }
+        }
+    }
+
+    @Override
+    public void maskedBlend(Tensor dst, Tensor keep, Tensor mask) {
+        HostTensor d = host(dst);
+        HostTensor k = host(keep);
+        HostTensor m = host(mask);
+        if (d.size() != k.size() || m.dim(0) != d.dim(0) || m.dim(1) != 1 || m.dim(2) != d.dim(2)
+                || m.dim(3) != d.dim(3)) {
+            throw new IllegalArgumentException("blend " + d + " with " + k + " under mask " + m);
+        }
+        FloatBuffer df = d.floatBuffer();
+        FloatBuffer kf = k.floatBuffer();
+        FloatBuffer mf = m.floatBuffer();
+        int plane = (int) (d.dim(2) * d.dim(3));
+        int channels = (int) d.dim(1);
+        for (int n = 0; n < d.dim(0); n++) {
+            for (int c = 0; c < channels; c++) {
+                int base = (n * channels + c) * plane;
+                int maskBase = n * plane;
+                for (int i = 0; i < plane; i++) {
+                    float w = mf.get(maskBase + i);
+                    df.put(base + i, (1f - w) * kf.get(base + i) + w * df.get(base + i));
+                }
+            }
+        }
+    }
+
+    @Override
     public void clamp(Tensor dst, Tensor x, float lo, float hi) {
         FloatBuffer d = floats(dst);
         FloatBuffer xs = floats(x, d);

@@ -34,6 +34,20 @@ public interface TensorOps {
     /** {@code dst = Σ weights[i]·terms[i]} for {@code i < count}. */
     void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count);
 
+    /**
+     * {@code dst[:, offset : offset + C] = a·src} for {@code dst} of shape [N, C_dst, H, W] and
+     * {@code src} of shape [N, C, H, W]: writes into a channel range (the latents part of an
+     * inpainting UNet's 9-channel input).
+     */
+    void scaleIntoChannels(Tensor dst, int channelOffset, float a, Tensor src);
+
+    /**
+     * {@code dst = (1 − m)·keep + m·dst}, with the mask {@code m} of shape [N, 1, H, W] broadcast over
+     * the channels of {@code dst} and {@code keep} ([N, C, H, W]): inpainting's re-blend of the known
+     * region.
+     */
+    void maskedBlend(Tensor dst, Tensor keep, Tensor mask);
+
     /** {@code dst = clamp(x, lo, hi)}. */
     void clamp(Tensor dst, Tensor x, float lo, float hi);
 

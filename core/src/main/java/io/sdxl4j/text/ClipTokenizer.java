@@ -137,6 +137,17 @@ public final class ClipTokenizer {
         return out;
     }
 
+    /** The ids of {@code text} without BOS and EOS (transformers' {@code add_special_tokens=False}). */
+    public int[] tokens(String text) {
+        int[] ids = encode(text);
+        return Arrays.copyOfRange(ids, 1, ids.length - 1);
+    }
+
+    /** The id of {@code ,</w>}, where AUTOMATIC1111's chunking prefers to cut; -1 if absent. */
+    public int commaId() {
+        return vocab.getOrDefault(",</w>", -1);
+    }
+
     /** The token strings of a piece of text without special tokens (for tests and debugging). */
     public List<String> bpeTokens(String text) {
         List<String> out = new ArrayList<>();

@@ -85,21 +85,87 @@ public final class TextConditioner implements AutoCloseable {
     }
 
     /**
-     * Encodes one prompt. Prompts longer than the encoders' 75 content tokens are truncated, as
-     * diffusers does (with a warning in the log).
+     * Encodes one prompt as diffusers does: literal text, truncated to the encoders' 75 content tokens
+     * (with a warning in the log when that cuts the prompt).
      */
     public PromptEmbeds encode(String prompt) {
-        float[] hidden = new float[sequenceLength * hiddenSize];
+        return encode(prompt, PromptMode.DIFFUSERS);
+    }
+
+    /**
+     * Encodes one prompt in the given mode. In {@link PromptMode#A1111} mode the result has one
+     * 77-token row block per chunk (the sequence is 77·chunks long) and the pooled embedding of the
+     * first chunk, as AUTOMATIC1111 returns for SDXL.
+     */
+    public PromptEmbeds encode(String prompt, PromptMode mode) {
+        if (mode == PromptMode.DIFFUSERS) {
+            float[] hidden = new float[sequenceLength * hiddenSize];
+            float[] pooled = new float[pooledSize];
+            int offset = 0;
+            for (int i = 0; i < encoders.size(); i++) {
+                TextEncoder e = encoders.get(i);
+                e.encode(prompt, hidden, offset, hiddenSize, i == encoders.size() - 1 ? pooled : null);
+                offset += e.hiddenSize();
+            }
+            int tokens = encoders.get(0).tokenizer().encode(prompt).length;
+            if (tokens > sequenceLength && LOG.isWarnEnabled()) {
+                LOG.warn("prompt has {} tokens; CLIP takes {}, the rest is truncated", tokens - 2, sequenceLength - 2);
+            }
+            return new PromptEmbeds(hidden, pooled);
+        }
+        List<WeightedPrompt.Segment> segments = WeightedPrompt.parse(prompt);
+        List<List<PromptChunker.Chunk>> perEncoder = new ArrayList<>();
+        int chunks = 1;
+        for (TextEncoder e : encoders) {
+            List<PromptChunker.Chunk> c = PromptChunker.chunks(e.tokenizer(), segments);
+            perEncoder.add(c);
+            chunks = Math.max(chunks, c.size());
+        }
+        return encodeChunks(perEncoder, chunks);
+    }
+
+    /**
+     * Pads {@code embeds} with chunks of the empty prompt up to {@code chunks} chunks, as
+     * AUTOMATIC1111 pads the shorter of a prompt and its negative.
+     */
+    public PromptEmbeds padTo(PromptEmbeds embeds, int chunks) {
+        int have = embeds.hidden().length / (sequenceLength * hiddenSize);
+        if (have >= chunks) {
+            return embeds;
+        }
+        List<List<PromptChunker.Chunk>> empty = new ArrayList<>();
+        for (TextEncoder e : encoders) {
+            List<PromptChunker.Chunk> c = new ArrayList<>();
+            for (int i = have; i < chunks; i++) {
+                c.add(PromptChunker.empty(e.tokenizer()));
+            }
+            empty.add(c);
+        }
+        PromptEmbeds padding = encodeChunks(empty, chunks - have);
+        float[] hidden = java.util.Arrays.copyOf(embeds.hidden(), chunks * sequenceLength * hiddenSize);
+        System.arraycopy(padding.hidden(), 0, hidden, embeds.hidden().length, padding.hidden().length);
+        return new PromptEmbeds(hidden, embeds.pooled());
+    }
+
+    /** The number of 77-token chunks of an encoding. */
+    public int chunks(PromptEmbeds embeds) {
+        return embeds.hidden().length / (sequenceLength * hiddenSize);
+    }
+
+    private PromptEmbeds encodeChunks(List<List<PromptChunker.Chunk>> perEncoder, int chunks) {
+        float[] hidden = new float[chunks * sequenceLength * hiddenSize];
         float[] pooled = new float[pooledSize];
         int offset = 0;
-        for (int i = 0; i < encoders.size(); i++) {
-            TextEncoder e = encoders.get(i);
-            e.encode(prompt, hidden, offset, hiddenSize, i == encoders.size() - 1 ? pooled : null);
-            offset += e.hiddenSize();
-        }
-        int tokens = encoders.get(0).tokenizer().encode(prompt).length;
-        if (tokens > sequenceLength && LOG.isWarnEnabled()) {
-            LOG.warn("prompt has {} tokens; CLIP takes {}, the rest is truncated", tokens - 2, sequenceLength - 2);
+        for (int e = 0; e < encoders.size(); e++) {
+            TextEncoder encoder = encoders.get(e);
+            List<PromptChunker.Chunk> own = perEncoder.get(e);
+            boolean last = e == encoders.size() - 1;
+            for (int c = 0; c < chunks; c++) {
+                PromptChunker.Chunk chunk = c < own.size() ? own.get(c) : PromptChunker.empty(encoder.tokenizer());
+                encoder.encodeIds(chunk.ids(), chunk.multipliers(), hidden, c * sequenceLength, offset, hiddenSize,
+                        last && c == 0 ? pooled : null);
+            }
+            offset += encoder.hiddenSize();
         }
         return new PromptEmbeds(hidden, pooled);
     }

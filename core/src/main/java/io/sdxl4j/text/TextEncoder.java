@@ -63,13 +63,44 @@ final class TextEncoder implements AutoCloseable {
 
     /** Runs the encoder on {@code text}, truncated and padded to the tokenizer's length. */
     void encode(String text, float[] hiddenOut, int hiddenOffset, int hiddenStride, float[] pooledOut) {
-        long[] tokens = tokenizer.encodePadded(text);
+        encodeIds(tokenizer.encodePadded(text), null, hiddenOut, 0, hiddenOffset, hiddenStride, pooledOut);
+    }
+
+    /**
+     * Runs the encoder on one chunk of token ids and writes its penultimate hidden states to rows
+     * {@code firstRow…} of {@code hiddenOut} (row stride {@code hiddenStride}, from column
+     * {@code hiddenOffset}). With {@code multipliers}, each position is weighted and the chunk's mean
+     * restored, as AUTOMATIC1111's "Original" emphasis does.
+     */
+    void encodeIds(long[] tokens, float[] multipliers, float[] hiddenOut, int firstRow, int hiddenOffset,
+                   int hiddenStride, float[] pooledOut) {
         ids.longBuffer().put(0, tokens);
         binding.run();
         var h = hidden.floatBuffer();
         int length = tokens.length;
+        double scale = 1;
+        if (multipliers != null) {
+            double originalSum = 0;
+            double weightedSum = 0;
+            for (int t = 0; t < length; t++) {
+                for (int k = 0; k < hiddenSize; k++) {
+                    float v = h.get(t * hiddenSize + k);
+                    originalSum += v;
+                    weightedSum += v * multipliers[t];
+                }
+            }
+            scale = weightedSum == 0 ? 1 : originalSum / weightedSum;
+        }
         for (int t = 0; t < length; t++) {
-            h.get(t * hiddenSize, hiddenOut, t * hiddenStride + hiddenOffset, hiddenSize);
+            int row = (firstRow + t) * hiddenStride + hiddenOffset;
+            if (multipliers == null) {
+                h.get(t * hiddenSize, hiddenOut, row, hiddenSize);
+            } else {
+                float w = (float) (multipliers[t] * scale);
+                for (int k = 0; k < hiddenSize; k++) {
+                    hiddenOut[row + k] = h.get(t * hiddenSize + k) * w;
+                }
+            }
         }
         if (pooled != null && pooledOut != null) {
             pooled.floatBuffer().get(0, pooledOut);

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.pipeline;
+
+import io.sdxl4j.SdxlException;
+import io.sdxl4j.engine.Engine;
+import io.sdxl4j.model.Component;
+import io.sdxl4j.model.ModelFolder;
+import io.sdxl4j.scheduler.Scheduler;
+import io.sdxl4j.scheduler.SchedulerConfig;
+import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.scheduler.TimestepSpacing;
+import io.sdxl4j.text.TextConditioner;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One model folder loaded for generation (the base, or the refiner): its text conditioning, UNet,
+ * VAE decoder and (opened on first use) encoder, with the workspace and schedulers reused from one
+ * generation to the next. A refiner whose VAE files are byte-identical to the base's uses the base's
+ * VAE sessions instead of loading its own.
+ */
+public final class LoadedModel implements AutoCloseable {
+
+    private final ModelFolder folder;
+    private final Engine engine;
+    private final TextConditioner text;
+    private final UNet unet;
+    private final VaeDecoder vae;
+    private final LoadedModel vaeOwner;
+    private VaeEncoder encoder;
+    private Workspace workspace;
+    private final Map<String, Scheduler> schedulers = new HashMap<>();
+
+    private LoadedModel(ModelFolder folder, Engine engine, TextConditioner text, UNet unet, VaeDecoder vae,
+                        LoadedModel vaeOwner) {
+        this.folder = folder;
+        this.engine = engine;
+        this.text = text;
+        this.unet = unet;
+        this.vae = vae;
+        this.vaeOwner = vaeOwner;
+    }
+
+    /**
+     * Opens a model folder's components, checking each signature.
+     *
+     * @param shareWith a model whose VAE sessions to reuse when the VAE files are identical, or null
+     */
+    public static LoadedModel open(ModelFolder folder, Engine engine, LoadedModel shareWith) {
+        TextConditioner text = TextConditioner.open(folder, engine);
+        UNet unet = null;
+        try {
+            unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize());
+            LoadedModel owner = shareWith != null && sameFile(folder, shareWith.folder, Component.VAE_DECODER)
+                    && folder.vae().equals(shareWith.folder.vae()) ? shareWith.root() : null;
+            VaeDecoder vae = owner != null ? owner.vae : VaeDecoder.open(folder, engine);
+            return new LoadedModel(folder, engine, text, unet, vae, owner);
+        } catch (RuntimeException e) {
+            if (unet != null) {
+                unet.close();
+            }
+            text.close();
+            throw e;
+        }
+    }
+
+    private LoadedModel root() {
+        return vaeOwner == null ? this : vaeOwner;
+    }
+
+    private static boolean sameFile(ModelFolder a, ModelFolder b, Component c) {
+        Path pa = a.onnx(c);
+        Path pb = b.onnx(c);
+        try {
+            return Files.isRegularFile(pa) && Files.isRegularFile(pb) && Files.size(pa) == Files.size(pb)
+                    && Files.mismatch(pa, pb) == -1;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public ModelFolder folder() {
+        return folder;
+    }
+
+    public TextConditioner text() {
+        return text;
+    }
+
+    public UNet unet() {
+        return unet;
+    }
+
+    public VaeDecoder vae() {
+        return vae;
+    }
+
+    /** True when this model decodes with another model's VAE sessions (identical files). */
+    public boolean sharesVae() {
+        return vaeOwner != null;
+    }
+
+    /**
+     * The VAE encoder, opened on first use (only img2img and inpainting need it); shared like the
+     * decoder when the encoder files are identical too.
+     *
+     * @throws SdxlException naming {@code vae_encoder/model.onnx} when the export lacks it
+     */
+    public VaeEncoder encoder() {
+        if (vaeOwner != null && sameFile(folder, vaeOwner.folder, Component.VAE_ENCODER)) {
+            return vaeOwner.encoder();
+        }
+        if (encoder == null) {
+            encoder = VaeEncoder.open(folder, engine);
+        }
+        return encoder;
+    }
+
+    /** The workspace for a generation shape, replacing the previous one when the shape changed. */
+    public Workspace workspace(int images, boolean guidance, int latentHeight, int latentWidth, int sequenceLength) {
+        if (workspace != null && workspace.fits(images, guidance, latentHeight, latentWidth, sequenceLength)) {
+            return workspace;
+        }
+        if (workspace != null) {
+            workspace.close();
+            workspace = null;
+        }
+        workspace = new Workspace(unet, images, guidance, folder.vae().latentChannels(), latentHeight, latentWidth,
+                sequenceLength, text.hiddenSize(), text.pooledSize());
+        return workspace;
+    }
+
+    /**
+     * The scheduler of a type built from this folder's {@code scheduler_config.json} (with a
+     * timestep spacing override, or null), one instance per type and spacing, reused.
+     */
+    public Scheduler scheduler(SchedulerType type, TimestepSpacing spacing) {
+        return schedulers.computeIfAbsent(type + "/" + spacing, key -> {
+            SchedulerConfig config = folder.schedulerConfig();
+            if (spacing != null) {
+                config = config.with("timestep_spacing", spacing.configValue());
+            }
+            return type.create(config);
+        });
+    }
+
+    /** The scheduler type of this folder's {@code scheduler_config.json}. */
+    public SchedulerType defaultScheduler() {
+        String name = folder.schedulerConfig().className().orElse("EulerDiscreteScheduler");
+        return SchedulerType.find(name).orElseThrow(() -> new SdxlException(folder.schedulerConfig().source()
+                + ": _class_name " + name + " is not a scheduler sdxl4j implements; request one of "
+                + SchedulerType.knownNames()));
+    }
+
+    @Override
+    public void close() {
+        if (workspace != null) {
+            workspace.close();
+            workspace = null;
+        }
+        schedulers.values().forEach(Scheduler::close);
+        schedulers.clear();
+        if (vaeOwner == null) {
+            vae.close();
+            if (encoder != null) {
+                encoder.close();
+            }
+        }
+        unet.close();
+        text.close();
+    }
+}
