@@ -66,7 +66,7 @@ public final class ImageInput {
         }
         byte[] bytes;
         try {
-            bytes = Base64.getMimeDecoder().decode(data);
+            bytes = Base64.getDecoder().decode(data.replaceAll("\\s", ""));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("image base64: not valid base64 (" + e.getMessage() + ")", e);
         }

@@ -63,6 +63,27 @@ public final class FakeUnets {
         g.write(file);
     }
 
+    /**
+     * An inpainting UNet (9 input channels: latents, mask, masked-image latents) whose output also
+     * carries 0.3·mask, so that tests can see the mask reach it.
+     */
+    public static void writeInpainting(Path file, int hidden, int pooled, int timeIds) throws IOException {
+        TestOnnx g = new TestOnnx()
+                .input("sample", TestOnnx.FLOAT, "batch_size", 9L, "height", "width")
+                .input("timestep", TestOnnx.FLOAT)
+                .input("encoder_hidden_states", TestOnnx.FLOAT, "batch_size", "sequence_length", (long) hidden)
+                .input("text_embeds", TestOnnx.FLOAT, "batch_size", (long) pooled)
+                .input("time_ids", TestOnnx.FLOAT, "batch_size", (long) timeIds)
+                .output("out_sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width")
+                .longs("zero", 0).longs("four", 4).longs("five", 5).longs("axis1", 1).scalar("mask_gain", 0.3f)
+                .node("Slice", new String[] {"sample", "zero", "four", "axis1"}, "latents")
+                .node("Slice", new String[] {"sample", "four", "five", "axis1"}, "mask")
+                .node("Mul", new String[] {"mask", "mask_gain"}, "mask_term");
+        body(g, "latents", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "body_out");
+        g.node("Add", new String[] {"body_out", "mask_term"}, "out_sample");
+        g.write(file);
+    }
+
     private static void body(TestOnnx g, String sample, String t, String ehs, String pooled, String ids, String out) {
         g.scalar("half", 0.5f).scalar("milli", 0.001f).scalar("centi", 0.01f).longs("col", -1, 1, 1, 1)
                 .node("Reshape", new String[] {t, "col"}, "t_col")
