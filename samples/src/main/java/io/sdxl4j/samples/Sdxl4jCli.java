@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** The {@code sdxl4j.jar} command line. */
 @Command(name = "sdxl4j", mixinStandardHelpOptions = true, versionProvider = Sdxl4jCli.Version.class,
         description = "Stable Diffusion XL on ONNX Runtime, from Java.",
-        subcommands = {Txt2ImgCommand.class, ConformanceCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, InpaintCommand.class, ConformanceCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Sdxl4jCli {
 
     private Sdxl4jCli() {

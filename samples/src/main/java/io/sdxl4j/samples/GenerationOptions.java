@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.samples;
+
+import io.sdxl4j.GenerationRequest;
+import io.sdxl4j.RefinerMode;
+import io.sdxl4j.text.PromptMode;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The options every generating command shares. */
+final class GenerationOptions {
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "SDXL ONNX export (optimum layout). Default: the built-in tiny random model.")
+    Path model;
+
+    @Option(names = {"-p", "--prompt"}, description = "The prompt (required).")
+    String prompt;
+
+    @Option(names = {"-n", "--negative-prompt"}, description = "The negative prompt (default: none).")
+    String negativePrompt;
+
+    @Option(names = {"-W", "--width"}, description = "Width in pixels (default: the model's, or the input image's).")
+    Integer width;
+
+    @Option(names = {"-H", "--height"}, description = "Height in pixels (default: the model's, or the input image's).")
+    Integer height;
+
+    @Option(names = "--steps", defaultValue = "30", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = {"-g", "--guidance"}, defaultValue = "5.0",
+            description = "Guidance scale; <= 1 disables guidance (default: ${DEFAULT-VALUE}).")
+    double guidance;
+
+    @Option(names = "--guidance-rescale", defaultValue = "0", description = "Guidance rescale phi in [0, 1].")
+    double guidanceRescale;
+
+    @Option(names = {"-s", "--seed"}, description = "Seed (default: random, printed).")
+    Long seed;
+
+    @Option(names = "--samples", defaultValue = "1", description = "Images to generate (default: ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(names = "--scheduler", paramLabel = "NAME",
+            description = "Scheduler (default: the model's); 'help' lists them.")
+    String scheduler;
+
+    @Option(names = "--timestep-spacing", paramLabel = "S",
+            description = "Override the scheduler's spacing: leading, trailing (Turbo/Lightning), linspace.")
+    String timestepSpacing;
+
+    @Option(names = "--style", paramLabel = "NAME",
+            description = "Style preset: cinematic, anime, photographic, digital-art, comic-book, fantasy-art, line-art,"
+                    + " 3d-model, pixel-art, analog-film, neon-punk, isometric, low-poly, origami, craft-clay, enhance,"
+                    + " base.")
+    String style;
+
+    @Option(names = "--prompt-mode", paramLabel = "M", defaultValue = "DIFFUSERS",
+            description = "DIFFUSERS (literal, truncated at 77 tokens) or A1111 ((word:1.2) weights, long prompts)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    PromptMode promptMode;
+
+    @Option(names = "--refiner", paramLabel = "DIR", description = "SDXL refiner export to run after the base.")
+    Path refiner;
+
+    @Option(names = "--refiner-mode", paramLabel = "M",
+            description = "ensemble (expert_ensemble_refiner) or base_then_refiner (base_image_refiner); default:"
+                    + " base_then_refiner when --refiner-strength is given, else ensemble.")
+    String refinerMode;
+
+    @Option(names = "--high-noise-fraction", defaultValue = "0.8",
+            description = "Ensemble hand-over point in (0, 1) (default: ${DEFAULT-VALUE}).")
+    double highNoiseFraction;
+
+    @Option(names = "--refiner-strength", description = "Base-then-refiner img2img strength in (0, 1] (default 0.3).")
+    Double refinerStrength;
+
+    @Option(names = "--refiner-steps", description = "Base-then-refiner steps (default: --steps).")
+    Integer refinerSteps;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Output .png or .jpg; several samples get -0, -1, ... (default: sdxl4j-SEED.png).")
+    Path output;
+
+    @Option(names = "--quiet", description = "No progress bar.")
+    boolean quiet;
+
+    /** The request builder these options describe (validated when built). */
+    GenerationRequest.Builder toBuilder() {
+        GenerationRequest.Builder b = GenerationRequest.builder(prompt).negativePrompt(negativePrompt).steps(steps)
+                .guidanceScale(guidance).guidanceRescale(guidanceRescale).samples(samples).scheduler(scheduler)
+                .timestepSpacing(timestepSpacing).style(style).promptMode(promptMode)
+                .highNoiseFraction(highNoiseFraction);
+        if (width != null) {
+            b.width(width);
+        }
+        if (height != null) {
+            b.height(height);
+        }
+        if (seed != null) {
+            b.seed(seed);
+        }
+        if (refinerStrength != null) {
+            b.refinerStrength(refinerStrength);
+        }
+        if (refinerSteps != null) {
+            b.refinerSteps(refinerSteps);
+        }
+        if (refiner != null) {
+            b.refiner(refinerMode != null ? RefinerMode.parse(refinerMode)
+                    : refinerStrength != null ? RefinerMode.BASE_THEN_REFINER : RefinerMode.ENSEMBLE);
+        } else if (refinerMode != null && RefinerMode.parse(refinerMode) != RefinerMode.NONE) {
+            throw new IllegalArgumentException("refiner: --refiner-mode needs --refiner DIR");
+        }
+        return b;
+    }
+}
