@@ -195,6 +195,17 @@ class GenerationModesTest {
     }
 
     @Test
+    void olderVaeEncodersThatOutputASampleWork(@TempDir Path dir) throws IOException {
+        Path m = ModelCopies.tinyModel(dir);
+        FakeUnets.writeSamplingVaeEncoder(m.resolve("vae_encoder/model.onnx"));
+        try (SdxlPipeline p = SdxlPipeline.load(m)) {
+            float[] a = p.generate(quick().image(SOURCE).build()).image().pixels();
+            float[] b = p.generate(quick().image(SOURCE).strength(0.5).build()).image().pixels();
+            assertFalse(Arrays.equals(a, b));
+        }
+    }
+
+    @Test
     void nineChannelInpaintingUnetsGetTheMaskAndMaskedImage(@TempDir Path dir) throws IOException {
         Path m = ModelCopies.tinyModel(dir);
         FakeUnets.writeInpainting(m.resolve("unet/model.onnx"), 64, 32, 6);

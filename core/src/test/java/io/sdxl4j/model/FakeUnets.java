@@ -84,6 +84,22 @@ public final class FakeUnets {
         g.write(file);
     }
 
+    /**
+     * An older-style VAE encoder that outputs a latent sample ({@code latent_sample}) instead of the
+     * distribution's parameters: 2×2 average pooling, the first channel repeated as the fourth.
+     */
+    public static void writeSamplingVaeEncoder(Path file) throws IOException {
+        new TestOnnx()
+                .input("sample", TestOnnx.FLOAT, "batch_size", 3L, "height", "width")
+                .output("latent_sample", TestOnnx.FLOAT, "batch_size", 4L, "latent_height", "latent_width")
+                .longs("zero", 0).longs("one", 1).longs("axis1", 1)
+                .node("AveragePool", new String[] {"sample"}, "pooled", "kernel_shape", new long[] {2, 2}, "strides",
+                        new long[] {2, 2})
+                .node("Slice", new String[] {"pooled", "zero", "one", "axis1"}, "first")
+                .node("Concat", new String[] {"pooled", "first"}, "latent_sample", "axis", 1L)
+                .write(file);
+    }
+
     private static void body(TestOnnx g, String sample, String t, String ehs, String pooled, String ids, String out) {
         g.scalar("half", 0.5f).scalar("milli", 0.001f).scalar("centi", 0.01f).longs("col", -1, 1, 1, 1)
                 .node("Reshape", new String[] {t, "col"}, "t_col")
