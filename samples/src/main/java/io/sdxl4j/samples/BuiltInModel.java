@@ -42,6 +42,14 @@ public final class BuiltInModel {
         }
     }
 
+    /**
+     * One file of the built-in model, by its path in the model folder ({@code tokenizer/vocab.json}):
+     * the real CLIP tokenizers and SDXL's scheduler config, for tools that write models of their own.
+     */
+    public static InputStream file(String path) throws IOException {
+        return open(ROOT + path);
+    }
+
     private static List<String> files() throws IOException {
         try (InputStream in = open(ROOT + "FILES")) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
