@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j;
 
+import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * How a pipeline runs its models: the engine, the execution provider and the engine's threading.
- * Immutable; made with {@link #builder()} or {@link #defaults()}. Separate from
- * {@link GenerationRequest}, which says what to generate.
+ * How a pipeline runs its models: the engine, the execution provider, the engine's threading and
+ * ONNX Runtime's session settings. Immutable; made with {@link #builder()} or {@link #defaults()}.
+ * Separate from {@link GenerationRequest}, which says what to generate. The defaults are the best
+ * measured on the synthetic SDXL ({@code bench/RESULTS.md}, "Engine tuning").
  */
 public final class PipelineOptions {
 
@@ -17,12 +20,20 @@ public final class PipelineOptions {
     private final ExecutionProvider provider;
     private final int intraOpThreads;
     private final int interOpThreads;
+    private final GraphOptimization graphOptimization;
+    private final boolean memoryPattern;
+    private final boolean cpuArena;
+    private final Path optimizedModelCache;
 
     private PipelineOptions(Builder b) {
         this.engine = b.engine;
         this.provider = b.provider;
         this.intraOpThreads = b.intraOpThreads;
         this.interOpThreads = b.interOpThreads;
+        this.graphOptimization = b.graphOptimization;
+        this.memoryPattern = b.memoryPattern;
+        this.cpuArena = b.cpuArena;
+        this.optimizedModelCache = b.optimizedModelCache;
     }
 
     /** Engine {@code ort}, CPU provider, ONNX Runtime's default thread counts. */
@@ -54,15 +65,47 @@ public final class PipelineOptions {
         return interOpThreads;
     }
 
+    /** How far ONNX Runtime optimizes each graph when it opens it. Default {@link GraphOptimization#ALL}. */
+    public GraphOptimization graphOptimization() {
+        return graphOptimization;
+    }
+
+    /**
+     * ONNX Runtime's memory pattern: after the first run with given shapes, plan all intermediate
+     * buffers as one block. Default true.
+     */
+    public boolean memoryPattern() {
+        return memoryPattern;
+    }
+
+    /** ONNX Runtime's CPU memory arena (intermediate buffers reused across runs instead of freed). Default true. */
+    public boolean cpuArena() {
+        return cpuArena;
+    }
+
+    /**
+     * A folder where each model's graph is kept after ONNX Runtime has optimized it, so that the next
+     * process opens the optimized graph instead of optimizing again: faster start-up. The cache is
+     * keyed by the model file (path, size, modification time), the ONNX Runtime version, the
+     * provider and the optimization level, and is valid on the machine that wrote it only. Default:
+     * none (a library writes no files it was not asked to).
+     */
+    public Optional<Path> optimizedModelCache() {
+        return Optional.ofNullable(optimizedModelCache);
+    }
+
     public Builder toBuilder() {
         return new Builder().engine(engine).provider(provider).intraOpThreads(intraOpThreads)
-                .interOpThreads(interOpThreads);
+                .interOpThreads(interOpThreads).graphOptimization(graphOptimization).memoryPattern(memoryPattern)
+                .cpuArena(cpuArena).optimizedModelCache(optimizedModelCache);
     }
 
     @Override
     public String toString() {
         return "PipelineOptions[engine=" + engine + ", provider=" + provider + ", intraOpThreads=" + intraOpThreads
-                + ", interOpThreads=" + interOpThreads + "]";
+                + ", interOpThreads=" + interOpThreads + ", graphOptimization=" + graphOptimization
+                + ", memoryPattern=" + memoryPattern + ", cpuArena=" + cpuArena + ", optimizedModelCache="
+                + optimizedModelCache + "]";
     }
 
     /** Builds {@link PipelineOptions}; every setter validates its argument. */
@@ -71,6 +114,10 @@ public final class PipelineOptions {
         private ExecutionProvider provider = ExecutionProvider.cpu();
         private int intraOpThreads;
         private int interOpThreads;
+        private GraphOptimization graphOptimization = GraphOptimization.ALL;
+        private boolean memoryPattern = true;
+        private boolean cpuArena = true;
+        private Path optimizedModelCache;
 
         private Builder() {
         }
@@ -101,6 +148,27 @@ public final class PipelineOptions {
                 throw new IllegalArgumentException("interOpThreads: " + threads + " is negative");
             }
             this.interOpThreads = threads;
+            return this;
+        }
+
+        public Builder graphOptimization(GraphOptimization level) {
+            this.graphOptimization = Objects.requireNonNull(level, "graphOptimization");
+            return this;
+        }
+
+        public Builder memoryPattern(boolean enabled) {
+            this.memoryPattern = enabled;
+            return this;
+        }
+
+        public Builder cpuArena(boolean enabled) {
+            this.cpuArena = enabled;
+            return this;
+        }
+
+        /** The optimized-model cache folder (created when needed), or null for none. */
+        public Builder optimizedModelCache(Path dir) {
+            this.optimizedModelCache = dir == null ? null : dir.toAbsolutePath().normalize();
             return this;
         }
 

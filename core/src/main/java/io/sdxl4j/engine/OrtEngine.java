@@ -9,6 +9,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import ai.onnxruntime.providers.OrtTensorRTProviderOptions;
 import io.sdxl4j.ExecutionProvider;
+import io.sdxl4j.GraphOptimization;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.tensor.HostTensorOps;
@@ -68,11 +69,44 @@ public final class OrtEngine implements Engine {
         if (!Files.isRegularFile(file)) {
             throw new SdxlException(label + ": file not found (" + file + ")");
         }
+        if (options.optimizedModelCache().isPresent()) {
+            OptimizedModelCache cache = new OptimizedModelCache(options.optimizedModelCache().get(),
+                    "onnxruntime " + env.getVersion() + "|" + options.provider() + "|" + options.graphOptimization());
+            OptimizedModelCache.Entry entry = cache.entry(file, label);
+            if (entry.exists()) {
+                try {
+                    return create(entry.model(), label, false, null);
+                } catch (SdxlException e) {
+                    OptimizedModelCache.discard(entry);
+                }
+            }
+            EngineSession session = create(file, label, true, entry);
+            try {
+                OptimizedModelCache.publish(entry);
+            } catch (java.io.IOException e) {
+                session.close();
+                throw new SdxlException(label + ": optimized-model cache: " + e.getMessage(), e);
+            }
+            return session;
+        }
+        return create(file, label, true, null);
+    }
+
+    /**
+     * Opens a session on {@code file}, optimizing its graph (or not: a cached graph is optimized
+     * already), and saving the optimized graph to {@code save} when given.
+     */
+    private EngineSession create(Path file, String label, boolean optimize, OptimizedModelCache.Entry save) {
         List<AutoCloseable> owned = new ArrayList<>();
         OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
         owned.add(sessionOptions);
         try {
-            configure(sessionOptions, owned);
+            configure(sessionOptions, owned, optimize);
+            if (save != null) {
+                sessionOptions.setOptimizedModelFilePath(save.pending().toString());
+                sessionOptions.addConfigEntry(OptimizedModelCache.EXTERNAL_FILE_KEY, save.pendingData());
+                sessionOptions.addConfigEntry(OptimizedModelCache.EXTERNAL_MIN_SIZE_KEY, "1024");
+            }
             OrtSession session = env.createSession(file.toString(), sessionOptions);
             return new OrtEngineSession(env, session, label, owned);
         } catch (OrtException | RuntimeException e) {
@@ -81,8 +115,12 @@ public final class OrtEngine implements Engine {
         }
     }
 
-    private void configure(OrtSession.SessionOptions so, List<AutoCloseable> owned) throws OrtException {
-        so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+    private void configure(OrtSession.SessionOptions so, List<AutoCloseable> owned, boolean optimize)
+            throws OrtException {
+        so.setOptimizationLevel(optimize ? optLevel(options.graphOptimization())
+                : OrtSession.SessionOptions.OptLevel.NO_OPT);
+        so.setMemoryPatternOptimization(options.memoryPattern());
+        so.setCPUArenaAllocator(options.cpuArena());
         if (options.intraOpThreads() > 0) {
             so.setIntraOpNumThreads(options.intraOpThreads());
         }
@@ -140,6 +178,15 @@ public final class OrtEngine implements Engine {
                         + "); it is in " + GPU_ARTIFACTS);
             }
         }
+    }
+
+    static OrtSession.SessionOptions.OptLevel optLevel(GraphOptimization level) {
+        return switch (level) {
+            case DISABLED -> OrtSession.SessionOptions.OptLevel.NO_OPT;
+            case BASIC -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
+            case EXTENDED -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
+            case ALL -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
+        };
     }
 
     static void closeAll(List<AutoCloseable> resources) {

@@ -7,16 +7,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sdxl4j.GraphOptimization;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.TestData;
 import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.HostTensor;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class OrtEngineTest {
 
@@ -95,6 +100,54 @@ class OrtEngineTest {
         s.close();
         try (HostTensor t = HostTensor.floats(1, 4, 2, 2); HostTensor o = HostTensor.floats(1, 3, 4, 4)) {
             assertThrows(IllegalStateException.class, () -> s.bind(Map.of("latent_sample", t), Map.of("sample", o)));
+        }
+    }
+
+    @Test
+    void optimizedModelCacheIsWrittenOnceAndGivesTheSameResults(@TempDir Path cache) throws Exception {
+        Path model = TestData.tinyModel().resolve("vae_decoder/model.onnx");
+        PipelineOptions options = PipelineOptions.builder().optimizedModelCache(cache).build();
+        float[] first;
+        float[] second;
+        try (Engine cached = Engines.create(options)) {
+            first = decode(cached.open(model, "vae_decoder/model.onnx"));
+            List<Path> entries;
+            try (Stream<Path> files = Files.list(cache)) {
+                entries = files.filter(f -> f.toString().endsWith(".onnx")).toList();
+            }
+            assertEquals(1, entries.size(), "one entry: " + entries);
+            assertTrue(entries.get(0).getFileName().toString().startsWith("vae_decoder_model.onnx-"));
+            long written = Files.getLastModifiedTime(entries.get(0)).toMillis();
+            second = decode(cached.open(model, "vae_decoder/model.onnx"));
+            assertEquals(written, Files.getLastModifiedTime(entries.get(0)).toMillis(), "entry reused, not rewritten");
+        }
+        float[] plain = decode(engine.open(model, "vae_decoder/model.onnx"));
+        assertArrayEquals(plain, first, 1e-6f);
+        assertArrayEquals(plain, second, 1e-6f);
+    }
+
+    @Test
+    void everyOptimizationLevelAndMemorySettingRunsTheModel() {
+        Path model = TestData.tinyModel().resolve("vae_decoder/model.onnx");
+        float[] reference = decode(engine.open(model, "vae"));
+        for (GraphOptimization level : GraphOptimization.values()) {
+            PipelineOptions options = PipelineOptions.builder().graphOptimization(level).memoryPattern(false)
+                    .cpuArena(false).build();
+            try (Engine e = Engines.create(options)) {
+                assertArrayEquals(reference, decode(e.open(model, "vae")), 1e-5f, level.name());
+            }
+        }
+    }
+
+    /** Decodes fixed latents and closes the session. */
+    private static float[] decode(EngineSession session) {
+        try (session; HostTensor latents = HostTensor.floats(1, 4, 4, 4); HostTensor image = HostTensor.floats(1, 3, 8, 8);
+             Binding b = session.bind(Map.of("latent_sample", latents), Map.of("sample", image))) {
+            for (int i = 0; i < latents.size(); i++) {
+                latents.floatBuffer().put(i, (i % 5) * 0.4f - 1f);
+            }
+            b.run();
+            return image.toFloatArray();
         }
     }
 }

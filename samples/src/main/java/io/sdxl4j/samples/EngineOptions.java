@@ -3,6 +3,7 @@ package io.sdxl4j.samples;
 
 import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.PipelineOptions;
+import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /** Options shared by the commands that load a pipeline. */
@@ -26,12 +27,17 @@ final class EngineOptions {
             description = "Intra-op threads; 0 lets ONNX Runtime choose (default: 0).")
     int threads;
 
+    @Option(names = "--model-cache", paramLabel = "DIR",
+            description = "Keep each model's optimized graph in DIR: later starts skip ONNX Runtime's graph optimization.")
+    Path modelCache;
+
     PipelineOptions toOptions() {
         ExecutionProvider p = switch (provider) {
             case CPU -> ExecutionProvider.cpu();
             case CUDA -> ExecutionProvider.cuda().withDeviceId(device);
             case TENSORRT -> ExecutionProvider.tensorRt().withDeviceId(device);
         };
-        return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).build();
+        return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(modelCache)
+                .build();
     }
 }

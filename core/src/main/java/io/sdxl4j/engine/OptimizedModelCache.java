@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.engine;
+
+import io.sdxl4j.SdxlException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.UUID;
+
+/**
+ * ONNX Runtime's offline graph optimization, used as a start-up cache: the first open of a model
+ * saves the graph as ONNX Runtime optimized it; later opens load that graph with optimization
+ * disabled. An entry is keyed by the model file (absolute path, size, modification time), the
+ * runtime's version, the provider and the optimization level, because an optimized graph (with
+ * the CPU's blocked layouts, or a provider's fused nodes) is valid only where it was made. Large
+ * weights go to a data file of their own beside the entry; the entry appears atomically, after its
+ * data, so a concurrent reader never sees half an entry.
+ */
+public final class OptimizedModelCache {
+
+    /** ONNX Runtime session config keys for the optimized model's external weights. */
+    public static final String EXTERNAL_FILE_KEY = "session.optimized_model_external_initializers_file_name";
+    public static final String EXTERNAL_MIN_SIZE_KEY = "session.optimized_model_external_initializers_min_size_in_bytes";
+
+    private final Path dir;
+    private final String salt;
+
+    /**
+     * @param salt what else the optimized graph depends on: runtime version, provider, level
+     */
+    public OptimizedModelCache(Path dir, String salt) {
+        this.dir = dir;
+        this.salt = salt;
+    }
+
+    /** A cache slot for one model file. */
+    public record Entry(Path model, Path pending, String pendingData) {
+        /** True when an earlier process left this entry complete. */
+        public boolean exists() {
+            return Files.isRegularFile(model);
+        }
+    }
+
+    /** The slot of {@code file}; creates the cache folder. */
+    public Entry entry(Path file, String label) {
+        try {
+            Files.createDirectories(dir);
+            Path abs = file.toAbsolutePath().normalize();
+            String key = abs + "|" + Files.size(abs) + "|" + Files.getLastModifiedTime(abs).toMillis() + "|" + salt;
+            String name = label.replaceAll("[^A-Za-z0-9_.-]", "_").toLowerCase(Locale.ROOT) + "-" + hash(key);
+            String unique = UUID.randomUUID().toString().substring(0, 8);
+            return new Entry(dir.resolve(name + ".onnx"), dir.resolve(name + "." + unique + ".pending"),
+                    name + "." + unique + ".onnx_data");
+        } catch (IOException e) {
+            throw new SdxlException(label + ": optimized-model cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Makes a pending entry (written by the runtime) the entry. */
+    public static void publish(Entry entry) throws IOException {
+        if (!Files.isRegularFile(entry.pending())) {
+            throw new IOException("the runtime wrote no optimized model at " + entry.pending());
+        }
+        try {
+            Files.move(entry.pending(), entry.model(), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(entry.pending(), entry.model(), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Removes an entry that failed to load, so that the next open rebuilds it. */
+    public static void discard(Entry entry) {
+        try {
+            Files.deleteIfExists(entry.model());
+            Files.deleteIfExists(entry.pending());
+        } catch (IOException ignored) {
+            // A stale entry is rebuilt on the next open anyway.
+        }
+    }
+
+    private static String hash(String key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
