@@ -75,12 +75,26 @@ public final class DenoisingLoop {
 
     /** One evaluation: UNet on the scaled latents, guidance, scheduler update of the latents. */
     public void step(int index) {
+        beforeUnet(index);
+        ws.unet.run();
+        afterUnet(index);
+    }
+
+    /**
+     * The step's work before the UNet call: the latents scaled into every row of the UNet's batch,
+     * the timestep. With {@link #afterUnet} it is the pipeline's overhead per step, which the
+     * benchmarks time apart from the UNet.
+     */
+    public void beforeUnet(int index) {
         float scale = (float) scheduler.inputScale(index);
         for (HostTensor half : ws.sampleHalves) {
             ops.scaleIntoChannels(half, 0, scale, ws.latents);
         }
         UNet.writeTimestep(ws.timestep, scheduler.timestep(index));
-        ws.unet.run();
+    }
+
+    /** The step's work after the UNet call: guidance (and its rescale), the scheduler's update. */
+    public void afterUnet(int index) {
         if (guidance.enabled()) {
             HostTensor uncond = ws.outHalves[0];
             HostTensor cond = ws.outHalves[1];

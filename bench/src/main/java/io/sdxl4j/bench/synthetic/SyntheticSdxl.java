@@ -108,6 +108,22 @@ public final class SyntheticSdxl {
         return new Summary(config, parameters, bytes, unetFlops);
     }
 
+    /**
+     * The model folder for {@code config} under {@code parent}, written on first use and reused
+     * after (a {@code COMPLETE} marker holding the config is written last).
+     */
+    public static Path ensure(SyntheticConfig config, Path parent) throws IOException {
+        String name = config.toString().replaceAll("[^A-Za-z0-9]+", "-").replaceAll("-+$", "");
+        Path dir = parent.resolve(name);
+        Path marker = dir.resolve("COMPLETE");
+        if (Files.isRegularFile(marker) && Files.readString(marker).equals(config.toString())) {
+            return dir;
+        }
+        write(config, dir);
+        Files.writeString(marker, config.toString());
+        return dir;
+    }
+
     private static BiConsumer<GraphBuilder, SyntheticConfig> graph(Part part, SyntheticConfig config) {
         return switch (part) {
             case TEXT_ENCODER -> (g, c) -> ClipTextGraph.build(g, c.textEncoder());
