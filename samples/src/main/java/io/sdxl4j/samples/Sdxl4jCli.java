@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sdxl4j", mixinStandardHelpOptions = true, versionProvider = Sdxl4jCli.Version.class,
         description = "Stable Diffusion XL on ONNX Runtime, from Java.",
         subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, InpaintCommand.class, ConformanceCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class Sdxl4jCli {
 
