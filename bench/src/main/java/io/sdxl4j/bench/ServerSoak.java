@@ -4,12 +4,10 @@ package io.sdxl4j.bench;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.samples.BuiltInModel;
 import io.sdxl4j.samples.server.Sdxl4jServer;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -20,7 +18,9 @@ import java.util.Locale;
  * (VmRSS) sampled every 100. Native memory that grew with each generation would show as a rising
  * column; requests per second is the service's throughput on the tiny model.
  *
- * <pre>java -cp bench/target/benchmarks.jar io.sdxl4j.bench.ServerSoak [N]</pre>
+ * <pre>java -Xmx256m -cp bench/target/benchmarks.jar io.sdxl4j.bench.ServerSoak [N]</pre>
+ *
+ * A small heap bound keeps the JVM's own heap growth out of the resident-memory column.
  */
 public final class ServerSoak {
 
@@ -35,7 +35,8 @@ public final class ServerSoak {
                 Sdxl4jServer.Config.defaults().withPort(0))) {
             server.awaitReady(Duration.ofMinutes(2));
             URI uri = URI.create("http://127.0.0.1:" + server.port() + "/v1/generate");
-            System.out.printf(Locale.ROOT, "%6s %10s %10s %8s%n", "done", "RSS MiB", "HWM MiB", "req/s");
+            System.out.printf(Locale.ROOT, "%6s %10s %10s %10s %8s%n", "done", "RSS MiB", "HWM MiB", "heap MiB",
+                    "req/s");
             long start = System.nanoTime();
             long window = start;
             for (int i = 1; i <= total; i++) {
@@ -50,27 +51,16 @@ public final class ServerSoak {
                 }
                 if (i % 100 == 0) {
                     long now = System.nanoTime();
-                    System.out.printf(Locale.ROOT, "%6d %10.1f %10.1f %8.2f%n", i, status("VmRSS") / 1024.0,
-                            status("VmHWM") / 1024.0, 100 / ((now - window) / 1e9));
+                    Runtime rt = Runtime.getRuntime();
+                    System.out.printf(Locale.ROOT, "%6d %10.1f %10.1f %10.1f %8.2f%n", i,
+                            WholeImageBench.procStatusKib("VmRSS") / 1024.0, WholeImageBench.procStatusKib("VmHWM")
+                                    / 1024.0, (rt.totalMemory() - rt.freeMemory()) / 1048576.0,
+                            100 / ((now - window) / 1e9));
                     window = now;
                 }
             }
             System.out.printf(Locale.ROOT, "%d generations in %.1f s: %.2f requests/s%n", total,
                     (System.nanoTime() - start) / 1e9, total / ((System.nanoTime() - start) / 1e9));
         }
-    }
-
-    /** A /proc/self/status field in KiB (Linux), -1 elsewhere. */
-    private static long status(String field) throws IOException {
-        Path status = Path.of("/proc/self/status");
-        if (!Files.isReadable(status)) {
-            return -1;
-        }
-        for (String line : Files.readAllLines(status)) {
-            if (line.startsWith(field + ":")) {
-                return Long.parseLong(line.replaceAll("\\D", ""));
-            }
-        }
-        return -1;
     }
 }

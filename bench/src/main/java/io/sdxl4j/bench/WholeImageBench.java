@@ -70,16 +70,21 @@ public class WholeImageBench {
 
     /** VmHWM of this process (Linux), 0 elsewhere. */
     static long peakResidentBytes() throws IOException {
+        return Math.max(0, procStatusKib("VmHWM")) * 1024;
+    }
+
+    /** A field of /proc/self/status in KiB (Linux), -1 elsewhere. */
+    static long procStatusKib(String field) throws IOException {
         Path status = Path.of("/proc/self/status");
         if (!Files.isReadable(status)) {
-            return 0;
+            return -1;
         }
         for (String line : Files.readAllLines(status)) {
-            if (line.startsWith("VmHWM:")) {
-                return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.replaceAll("\\D", ""));
             }
         }
-        return 0;
+        return -1;
     }
 
     static long folderBytes(Path dir) throws IOException {

@@ -138,9 +138,14 @@ public final class GraphBuilder {
         for (float v : values) {
             b.putFloat(v);
         }
+        return inline(FLOAT, b, values.length);
+    }
+
+    /** A one-dimensional initializer stored in the graph itself. */
+    private String inline(int type, ByteBuffer bytes, int count) {
         String name = fresh("const");
-        graph.addInitializer(Onnx.TensorProto.newBuilder().setName(name).setDataType(FLOAT).addDims(values.length)
-                .setRawData(ByteString.copyFrom(b.array())));
+        graph.addInitializer(Onnx.TensorProto.newBuilder().setName(name).setDataType(type).addDims(count)
+                .setRawData(ByteString.copyFrom(bytes.array())));
         return name;
     }
 
@@ -150,10 +155,7 @@ public final class GraphBuilder {
         for (long v : values) {
             b.putLong(v);
         }
-        String name = fresh("const");
-        graph.addInitializer(Onnx.TensorProto.newBuilder().setName(name).setDataType(INT64).addDims(values.length)
-                .setRawData(ByteString.copyFrom(b.array())));
-        return name;
+        return inline(INT64, b, values.length);
     }
 
     /** A scalar of the graph's float type, inline. */
