@@ -110,6 +110,8 @@ public final class Sdxl4jServer implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String JSON_TYPE = "application/json";
+    /** Most bytes of an oversize body read and discarded before answering 413. */
+    private static final long DRAIN_LIMIT = 64L << 20;
 
     private final Config config;
     private final HttpServer http;
@@ -513,6 +515,18 @@ public final class Sdxl4jServer implements AutoCloseable {
 
     private void tooLarge(HttpExchange ex) throws IOException {
         metrics.request(Metrics.Outcome.TOO_LARGE);
+        // Read what the client is still sending (up to a bound) so that it reads the 413 instead of a
+        // reset connection; past the bound the connection is closed.
+        ex.getResponseHeaders().set("Connection", "close");
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] discard = new byte[65536];
+            long left = DRAIN_LIMIT;
+            for (int n; left > 0 && (n = in.read(discard)) > 0; ) {
+                left -= n;
+            }
+        } catch (IOException ignored) {
+            // The client gave up sending; the answer below may still reach it.
+        }
         error(ex, 413, "body", "larger than the limit of " + config.maxBodyBytes() + " bytes");
     }
 
