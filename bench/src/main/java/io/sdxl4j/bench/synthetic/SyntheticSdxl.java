@@ -44,10 +44,6 @@ public final class SyntheticSdxl {
      */
     public record Summary(SyntheticConfig config, Map<Part, Long> parameters, Map<Part, Long> bytes,
                           FlopModel unetFlops) {
-
-        public long totalBytes() {
-            return bytes.values().stream().mapToLong(Long::longValue).sum();
-        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -41,10 +41,6 @@ final class Metrics {
         requests.get(outcome).increment();
     }
 
-    long requests(Outcome outcome) {
-        return requests.get(outcome).sum();
-    }
-
     /** A finished generation: its wall time and the denoising steps it ran. */
     void generation(long nanos, int stepCount) {
         double seconds = nanos / 1e9;

@@ -7,7 +7,6 @@ import io.sdxl4j.ImageInput;
 import io.sdxl4j.RefinerMode;
 import io.sdxl4j.image.ImageEncoder;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -296,11 +295,4 @@ final class RequestParser {
         }
         return n.asBoolean();
     }
-
-    /** The fields this parser reads, for the README. */
-    static final List<String> FIELDS = List.of("prompt", "negative_prompt", "width", "height",
-            "num_inference_steps|num_steps|steps", "guidance_scale|guidance|cfg_scale", "seed",
-            "samples|num_images|num_outputs|batch_size", "scheduler", "strength|prompt_strength",
-            "image|image_b64|init_image", "mask|mask_b64|mask_image", "refiner|refine", "high_noise_fraction",
-            "style|style_preset", "output_format|format", "base64", "timeout", "preview");
 }
