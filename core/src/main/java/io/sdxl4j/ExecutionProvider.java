@@ -19,7 +19,7 @@ public sealed interface ExecutionProvider
 
     /** The CUDA provider on device 0 with ONNX Runtime's defaults. */
     static Cuda cuda() {
-        return new Cuda(0, CudnnConvAlgoSearch.EXHAUSTIVE, 0);
+        return new Cuda(0, CudnnConvAlgoSearch.EXHAUSTIVE, 0, false);
     }
 
     /** The TensorRT provider on device 0, fp16 enabled, no engine cache. */
@@ -54,8 +54,13 @@ public sealed interface ExecutionProvider
      * @param deviceId        the CUDA device ordinal, &ge; 0
      * @param convAlgoSearch  cuDNN's convolution algorithm search
      * @param memoryLimitBytes the provider's arena limit in bytes; 0 for no limit
+     * @param cudaGraph       capture each model's run as a CUDA graph and replay it (ONNX Runtime's
+     *                        {@code enable_cuda_graph}): removes the per-kernel launch cost when every
+     *                        run has the same shapes; needs the {@code javacpp} engine, whose IOBinding
+     *                        keeps inputs and outputs at fixed device addresses
      */
-    record Cuda(int deviceId, CudnnConvAlgoSearch convAlgoSearch, long memoryLimitBytes) implements ExecutionProvider {
+    record Cuda(int deviceId, CudnnConvAlgoSearch convAlgoSearch, long memoryLimitBytes, boolean cudaGraph)
+            implements ExecutionProvider {
         public Cuda {
             if (deviceId < 0) {
                 throw new IllegalArgumentException("deviceId: " + deviceId + " is negative");
@@ -67,15 +72,19 @@ public sealed interface ExecutionProvider
         }
 
         public Cuda withDeviceId(int id) {
-            return new Cuda(id, convAlgoSearch, memoryLimitBytes);
+            return new Cuda(id, convAlgoSearch, memoryLimitBytes, cudaGraph);
         }
 
         public Cuda withConvAlgoSearch(CudnnConvAlgoSearch search) {
-            return new Cuda(deviceId, search, memoryLimitBytes);
+            return new Cuda(deviceId, search, memoryLimitBytes, cudaGraph);
         }
 
         public Cuda withMemoryLimitBytes(long bytes) {
-            return new Cuda(deviceId, convAlgoSearch, bytes);
+            return new Cuda(deviceId, convAlgoSearch, bytes, cudaGraph);
+        }
+
+        public Cuda withCudaGraph(boolean enabled) {
+            return new Cuda(deviceId, convAlgoSearch, memoryLimitBytes, enabled);
         }
 
         @Override

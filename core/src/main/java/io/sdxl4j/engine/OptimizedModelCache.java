@@ -63,6 +63,39 @@ public final class OptimizedModelCache {
         }
     }
 
+    /**
+     * Opens a session the engine's way: with {@code optimize}, the runtime optimizes the graph (and
+     * saves it to {@code save} when that is not null); without, the graph is loaded as it is.
+     */
+    @FunctionalInterface
+    public interface Opener {
+        EngineSession open(Path model, boolean optimize, Entry save);
+    }
+
+    /**
+     * Opens {@code file} through the cache: from a complete entry when there is one (an entry that
+     * fails to load is discarded and rebuilt), else optimizing the original and publishing the
+     * optimized graph for the next start.
+     */
+    public EngineSession open(Path file, String label, Opener opener) {
+        Entry entry = entry(file, label);
+        if (entry.exists()) {
+            try {
+                return opener.open(entry.model(), false, null);
+            } catch (SdxlException e) {
+                discard(entry);
+            }
+        }
+        EngineSession session = opener.open(file, true, entry);
+        try {
+            publish(entry);
+        } catch (IOException e) {
+            session.close();
+            throw new SdxlException(label + ": optimized-model cache: " + e.getMessage(), e);
+        }
+        return session;
+    }
+
     /** Makes a pending entry (written by the runtime) the entry. */
     public static void publish(Entry entry) throws IOException {
         if (!Files.isRegularFile(entry.pending())) {

@@ -58,7 +58,20 @@ public final class OrtEngine implements Engine {
 
     @Override
     public String describe() {
-        return NAME + " (ONNX Runtime " + env.getVersion() + ", " + options.provider().name() + ")";
+        return NAME + " (ONNX Runtime " + version() + ", " + options.provider().name() + ")";
+    }
+
+    /**
+     * The runtime's version. The JavaCPP preset's copy of these classes (the native module's class
+     * path) does not record it, so there the jar they came from stands in.
+     */
+    private String version() {
+        String v = env.getVersion();
+        if (v != null) {
+            return v;
+        }
+        var source = OrtEnvironment.class.getProtectionDomain().getCodeSource();
+        return "unrecorded, from " + (source == null ? "an unknown jar" : source.getLocation());
     }
 
     @Override
@@ -70,24 +83,9 @@ public final class OrtEngine implements Engine {
             throw new SdxlException(label + ": file not found (" + file + ")");
         }
         if (options.optimizedModelCache().isPresent()) {
-            OptimizedModelCache cache = new OptimizedModelCache(options.optimizedModelCache().get(),
-                    "onnxruntime " + env.getVersion() + "|" + options.provider() + "|" + options.graphOptimization());
-            OptimizedModelCache.Entry entry = cache.entry(file, label);
-            if (entry.exists()) {
-                try {
-                    return create(entry.model(), label, false, null);
-                } catch (SdxlException e) {
-                    OptimizedModelCache.discard(entry);
-                }
-            }
-            EngineSession session = create(file, label, true, entry);
-            try {
-                OptimizedModelCache.publish(entry);
-            } catch (java.io.IOException e) {
-                session.close();
-                throw new SdxlException(label + ": optimized-model cache: " + e.getMessage(), e);
-            }
-            return session;
+            return new OptimizedModelCache(options.optimizedModelCache().get(), "onnxruntime " + version()
+                    + "|" + options.provider() + "|" + options.graphOptimization())
+                    .open(file, label, (model, optimize, save) -> create(model, label, optimize, save));
         }
         return create(file, label, true, null);
     }
@@ -131,6 +129,11 @@ public final class OrtEngine implements Engine {
             case ExecutionProvider.Cpu cpu -> {
             }
             case ExecutionProvider.Cuda cuda -> {
+                if (cuda.cudaGraph()) {
+                    throw new SdxlException("provider: CUDA graphs need inputs and outputs bound at fixed device"
+                            + " addresses (IOBinding), which ONNX Runtime Java lacks; use engine 'javacpp'"
+                            + " (io.sdxl4j:sdxl4j-native)");
+                }
                 OrtCUDAProviderOptions o = new OrtCUDAProviderOptions(cuda.deviceId());
                 owned.add(o);
                 o.add("cudnn_conv_algo_search", cuda.convAlgoSearch().name());
@@ -165,7 +168,14 @@ public final class OrtEngine implements Engine {
      * has it.
      */
     static void requireProvider(ExecutionProvider provider) {
-        EnumSet<OrtProvider> available = OrtEnvironment.getAvailableProviders();
+        EnumSet<OrtProvider> available;
+        try {
+            available = OrtEnvironment.getAvailableProviders();
+        } catch (NullPointerException e) {
+            // The JavaCPP preset's copy of these classes leaves the provider list unset; creating the
+            // session then reports a missing provider in ONNX Runtime's own words.
+            return;
+        }
         List<OrtProvider> needed = switch (provider) {
             case ExecutionProvider.Cpu cpu -> List.of();
             case ExecutionProvider.Cuda cuda -> List.of(OrtProvider.CUDA);

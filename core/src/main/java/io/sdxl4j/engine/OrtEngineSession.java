@@ -10,9 +10,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.tensor.DataType;
-import io.sdxl4j.tensor.Float16;
 import io.sdxl4j.tensor.HostTensor;
-import io.sdxl4j.tensor.Shapes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -59,26 +57,15 @@ final class OrtEngineSession implements EngineSession {
     @Override
     public Binding bind(Map<String, HostTensor> in, Map<String, HostTensor> out) {
         checkOpen();
-        List<String> missing = new ArrayList<>();
-        for (TensorSpec spec : inputs) {
-            if (!in.containsKey(spec.name())) {
-                missing.add(spec.name());
-            }
-        }
-        if (!missing.isEmpty()) {
-            throw new IllegalArgumentException(label + ": inputs " + missing + " not bound");
-        }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException(label + ": no output bound");
-        }
+        Bindings.requireComplete(this, in, out);
         OrtBinding binding = new OrtBinding(session, label);
         try {
             for (Map.Entry<String, HostTensor> e : in.entrySet()) {
-                TensorSpec spec = find(inputs, e.getKey(), "input");
+                TensorSpec spec = Bindings.spec(this, e.getKey(), true);
                 binding.addInput(spec.name(), adapt(spec, e.getValue(), binding, true));
             }
             for (Map.Entry<String, HostTensor> e : out.entrySet()) {
-                TensorSpec spec = find(outputs, e.getKey(), "output");
+                TensorSpec spec = Bindings.spec(this, e.getKey(), false);
                 binding.addOutput(spec.name(), adapt(spec, e.getValue(), binding, false));
             }
             return binding;
@@ -90,41 +77,16 @@ final class OrtEngineSession implements EngineSession {
 
     /** An OnnxTensor over {@code tensor}, or over a converted shadow when the graph wants another type. */
     private OnnxTensor adapt(TensorSpec spec, HostTensor tensor, OrtBinding binding, boolean input) {
-        long[] shape = tensor.shape();
-        checkShape(spec, shape);
-        if (spec.dataType() == tensor.dataType()) {
-            return binding.own(wrap(tensor));
+        Bindings.Adapted a = Bindings.adapt(label, spec, tensor, input);
+        if (a.converted()) {
+            binding.own(a.bound());
+            if (input) {
+                binding.beforeRun(a.convert());
+            } else {
+                binding.afterRun(a.convert());
+            }
         }
-        HostTensor shadow = binding.own(HostTensor.allocate(spec.dataType(), shape));
-        int n = tensor.size();
-        Runnable convert;
-        if (spec.dataType() == DataType.FLOAT16 && tensor.dataType() == DataType.FLOAT32) {
-            convert = input ? () -> Float16.fromFloats(tensor.floatBuffer(), shadow.halfBuffer(), n)
-                    : () -> Float16.toFloats(shadow.halfBuffer(), tensor.floatBuffer(), n);
-        } else if (spec.dataType() == DataType.INT32 && tensor.dataType() == DataType.INT64) {
-            convert = input ? () -> {
-                var src = tensor.longBuffer();
-                var dst = shadow.intBuffer();
-                for (int i = 0; i < n; i++) {
-                    dst.put(i, Math.toIntExact(src.get(i)));
-                }
-            } : () -> {
-                var src = shadow.intBuffer();
-                var dst = tensor.longBuffer();
-                for (int i = 0; i < n; i++) {
-                    dst.put(i, src.get(i));
-                }
-            };
-        } else {
-            throw new IllegalArgumentException(label + ": " + spec.name() + " is " + spec.describe() + ", bound to a "
-                    + tensor.dataType() + " tensor");
-        }
-        if (input) {
-            binding.beforeRun(convert);
-        } else {
-            binding.afterRun(convert);
-        }
-        return binding.own(wrap(shadow));
+        return binding.own(wrap(a.bound()));
     }
 
     private OnnxTensor wrap(HostTensor t) {
@@ -139,27 +101,6 @@ final class OrtEngineSession implements EngineSession {
         } catch (OrtException e) {
             throw new SdxlException(label + ": cannot create a tensor " + t + ": " + e.getMessage(), e);
         }
-    }
-
-    private void checkShape(TensorSpec spec, long[] shape) {
-        boolean ok = spec.rank() == shape.length;
-        for (int i = 0; ok && i < shape.length; i++) {
-            ok = spec.dim(i) < 0 || spec.dim(i) == shape[i];
-        }
-        if (!ok) {
-            throw new IllegalArgumentException(label + ": " + spec.name() + " is " + spec.describe()
-                    + ", bound to shape " + Shapes.format(shape));
-        }
-    }
-
-    private TensorSpec find(List<TensorSpec> specs, String name, String kind) {
-        for (TensorSpec s : specs) {
-            if (s.name().equals(name)) {
-                return s;
-            }
-        }
-        throw new IllegalArgumentException(label + ": no " + kind + " named `" + name + "`; found "
-                + specs.stream().map(TensorSpec::name).toList());
     }
 
     private static List<TensorSpec> specs(Map<String, NodeInfo> infos) {

@@ -9,11 +9,14 @@ import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.TestData;
+import io.sdxl4j.engine.Engines;
 import io.sdxl4j.random.RecordedNoise;
 import io.sdxl4j.tensor.Npy;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -22,24 +25,27 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every diffusers reference case that sdxl4j implements must match within the case's tolerance;
- * the others are reported as skipped (assumption failures), never passed.
+ * Every diffusers reference case that sdxl4j implements must match within the case's tolerance, on
+ * every engine on the class path ({@code ort} here; {@code ort} and {@code javacpp} when the native
+ * module runs this suite); the others are reported as skipped (assumption failures), never passed.
  */
 class ConformanceTest {
 
     private static final ConformanceSuite SUITE = ConformanceSuite.load(TestData.conformance());
-    private static final ConformanceRunner RUNNER = new ConformanceRunner(PipelineOptions.defaults());
+    private static final Map<String, ConformanceRunner> RUNNERS = new TreeMap<>();
 
     static Stream<Arguments> cases() {
-        return SUITE.cases().stream().map(c -> Arguments.of(c.id(), c));
+        return Engines.available().stream().sorted()
+                .flatMap(engine -> SUITE.cases().stream().map(c -> Arguments.of(engine, c.id(), c)));
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("cases")
-    void matchesDiffusers(String id, ConformanceCase c) {
+    void matchesDiffusers(String engine, String id, ConformanceCase c) {
         var unsupported = ConformanceRunner.unsupported(c);
         assumeTrue(unsupported.isEmpty(), () -> unsupported.orElse(""));
-        CaseResult r = RUNNER.run(c);
+        CaseResult r = RUNNERS.computeIfAbsent(engine,
+                e -> new ConformanceRunner(PipelineOptions.builder().engine(e).build())).run(c);
         assertEquals(CaseResult.Status.PASS, r.status(), r.line());
     }
 
@@ -67,6 +73,6 @@ class ConformanceTest {
 
     @AfterAll
     static void close() {
-        RUNNER.close();
+        RUNNERS.values().forEach(ConformanceRunner::close);
     }
 }
