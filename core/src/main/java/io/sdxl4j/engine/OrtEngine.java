@@ -129,11 +129,6 @@ public final class OrtEngine implements Engine {
             case ExecutionProvider.Cpu cpu -> {
             }
             case ExecutionProvider.Cuda cuda -> {
-                if (cuda.cudaGraph()) {
-                    throw new SdxlException("provider: CUDA graphs need inputs and outputs bound at fixed device"
-                            + " addresses (IOBinding), which ONNX Runtime Java lacks; use engine 'javacpp'"
-                            + " (io.sdxl4j:sdxl4j-native)");
-                }
                 OrtCUDAProviderOptions o = new OrtCUDAProviderOptions(cuda.deviceId());
                 owned.add(o);
                 o.add("cudnn_conv_algo_search", cuda.convAlgoSearch().name());
@@ -168,13 +163,24 @@ public final class OrtEngine implements Engine {
      * has it.
      */
     static void requireProvider(ExecutionProvider provider) {
+        if (provider instanceof ExecutionProvider.Cuda cuda && cuda.cudaGraph()) {
+            throw new SdxlException("provider: CUDA graphs need inputs and outputs bound at fixed device"
+                    + " addresses (IOBinding), which ONNX Runtime Java lacks; use engine 'javacpp'"
+                    + " (io.sdxl4j:sdxl4j-native)");
+        }
         EnumSet<OrtProvider> available;
         try {
             available = OrtEnvironment.getAvailableProviders();
         } catch (NullPointerException e) {
-            // The JavaCPP preset's copy of these classes leaves the provider list unset; creating the
-            // session then reports a missing provider in ONNX Runtime's own words.
-            return;
+            // The JavaCPP preset's copy of these classes (on the class path with sdxl4j-native) loads
+            // ONNX Runtime through JavaCPP and leaves the provider list and the provider-library
+            // extraction unset: there the ort engine runs on the CPU only.
+            if (provider instanceof ExecutionProvider.Cpu) {
+                return;
+            }
+            throw new SdxlException("provider: " + provider.name() + " with engine 'ort' needs Microsoft's ONNX"
+                    + " Runtime Java jar; the class path has the JavaCPP preset's copy of its classes"
+                    + " (sdxl4j-native), whose providers the javacpp engine uses: use engine 'javacpp'");
         }
         List<OrtProvider> needed = switch (provider) {
             case ExecutionProvider.Cpu cpu -> List.of();

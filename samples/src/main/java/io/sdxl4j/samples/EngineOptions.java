@@ -13,7 +13,8 @@ final class EngineOptions {
     enum Provider { CPU, CUDA, TENSORRT }
 
     @Option(names = "--engine", paramLabel = "NAME", defaultValue = PipelineOptions.DEFAULT_ENGINE,
-            description = "Inference engine (default: ${DEFAULT-VALUE}).")
+            description = "Inference engine: ort (ONNX Runtime Java) or javacpp (ONNX Runtime's C++ API with"
+                    + " IOBinding, needed for --cuda-graph) (default: ${DEFAULT-VALUE}).")
     String engine;
 
     @Option(names = "--provider", paramLabel = "P", defaultValue = "CPU",
@@ -22,6 +23,11 @@ final class EngineOptions {
 
     @Option(names = "--device", paramLabel = "N", defaultValue = "0", description = "CUDA device id (default: 0).")
     int device;
+
+    @Option(names = "--cuda-graph",
+            description = "With --provider CUDA and --engine javacpp: capture each model run as a CUDA graph and"
+                    + " replay it.")
+    boolean cudaGraph;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
             description = "Intra-op threads; 0 lets ONNX Runtime choose (default: 0).")
@@ -34,7 +40,7 @@ final class EngineOptions {
     PipelineOptions toOptions() {
         ExecutionProvider p = switch (provider) {
             case CPU -> ExecutionProvider.cpu();
-            case CUDA -> ExecutionProvider.cuda().withDeviceId(device);
+            case CUDA -> ExecutionProvider.cuda().withDeviceId(device).withCudaGraph(cudaGraph);
             case TENSORRT -> ExecutionProvider.tensorRt().withDeviceId(device);
         };
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(modelCache)
