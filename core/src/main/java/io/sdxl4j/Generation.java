@@ -14,6 +14,7 @@ import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.scheduler.Scheduler;
 import io.sdxl4j.scheduler.SchedulerType;
 import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
 import io.sdxl4j.tensor.TensorOps;
 import io.sdxl4j.text.PromptEmbeds;
 import io.sdxl4j.text.TextConditioner;
@@ -80,8 +81,9 @@ final class Generation {
             String parameters = parameters();
             List<GeneratedImage> images = new ArrayList<>(request.samples());
             long elapsed = System.nanoTime() - start;
+            HostTensor latents = ws.latentsOnHost();
             for (int i = 0; i < request.samples(); i++) {
-                images.add(new GeneratedImage(i, width, height, decoder.vae().decode(ws.latents, i), seed, parameters,
+                images.add(new GeneratedImage(i, width, height, decoder.vae().decode(latents, i), seed, parameters,
                         Duration.ofNanos(elapsed)));
             }
             long end = System.nanoTime();
@@ -172,8 +174,8 @@ final class Generation {
             }
             case IMG2IMG -> {
                 from = strengthStart(scheduler, request.steps(), request.strength(), "strength");
-                HostTensor imageLatents = encodeImage(sourceImage(), noise);
-                HostTensor start = temp(HostTensor.floats(ws.latents.shape()));
+                Tensor imageLatents = temp(ops.onEngine(encodeImage(sourceImage(), noise)));
+                Tensor start = temp(ops.allocate(ws.latents.shape()));
                 ops.randn(start, noise);
                 scheduler.addNoise(imageLatents, start, from, ws.latents);
             }
@@ -254,7 +256,7 @@ final class Generation {
         shape[0] = rows;
         HostTensor out = temp(HostTensor.floats(shape));
         for (int r = 0; r < rows; r++) {
-            ops.copy(out.slice(r, r + 1), one);
+            out.slice(r, r + 1).copyFrom(one);
         }
         return out;
     }
@@ -269,8 +271,8 @@ final class Generation {
         ImageProcessing.maskToTensor(maskImage, mask);
         // diffusers: the image latents (one draw), the start noise (one draw), then the masked image's
         // latents (one draw), whatever the UNet.
-        HostTensor imageLatents = encodePixels(pixels, noise);
-        HostTensor startNoise = temp(HostTensor.floats(ws.latents.shape()));
+        Tensor imageLatents = temp(ops.onEngine(encodePixels(pixels, noise)));
+        Tensor startNoise = temp(ops.allocate(ws.latents.shape()));
         ops.randn(startNoise, noise);
         if (request.strength() == 1.0) {
             ops.scale(ws.latents, (float) scheduler.initNoiseSigma(), startNoise);
@@ -287,10 +289,11 @@ final class Generation {
                 out.put(c * plane + i, m.get(i) < 0.5f ? p.get(c * plane + i) : 0f);
             }
         }
-        HostTensor maskedLatents = encodePixels(masked, noise);
-        HostTensor latentMask = repeat(nearest(mask, height / scale, width / scale), request.samples());
-        if (base.unet().inChannels() > ws.latents.dim(1)) {
-            ws.setInpaintingChannels(ops, latentMask, maskedLatents);
+        Tensor maskedLatents = temp(ops.onEngine(encodePixels(masked, noise)));
+        Tensor latentMask = temp(ops.onEngine(repeat(nearest(mask, height / scale, width / scale),
+                request.samples())));
+        if (base.unet().inChannels() > ws.latents.shape()[1]) {
+            ws.setInpaintingChannels(latentMask, maskedLatents);
             return DenoisingLoop.StepHook.NONE;
         }
         return temp(new Inpainting(ops, imageLatents, startNoise, latentMask));
@@ -368,7 +371,7 @@ final class Generation {
             ops.copy(ws.latents, baseWs.latents); // the same latents, no new noise
         } else {
             // img2img on the base's latents (already latents, so no VAE and no scaling), noised to the start.
-            HostTensor start = temp(HostTensor.floats(ws.latents.shape()));
+            Tensor start = temp(ops.allocate(ws.latents.shape()));
             ops.randn(start, noise);
             scheduler.addNoise(baseWs.latents, start, from, ws.latents);
         }
@@ -382,7 +385,9 @@ final class Generation {
                       DenoisingLoop.StepHook hook) {
         long t0 = System.nanoTime();
         Guidance g = guidance ? new Guidance(request.guidanceScale(), request.guidanceRescale()) : new Guidance(1, 0);
-        StepProgress progress = new StepProgress(ws.latents.floatBuffer().asReadOnlyBuffer(), ws.latents.shape());
+        HostTensor hostLatents = ws.latentsOnHost();
+        StepProgress progress = new StepProgress(hostLatents.floatBuffer().asReadOnlyBuffer(), ws.latents.shape(),
+                ws::latentsOnHost);
         DenoisingLoop loop = new DenoisingLoop(ws, scheduler, ops, g, noise, hook);
         int ran = loop.run(from, to, (index, count, of) -> {
             done++;

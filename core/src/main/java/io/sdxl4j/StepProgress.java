@@ -13,6 +13,8 @@ public final class StepProgress {
 
     private final FloatBuffer latents;
     private final long[] latentShape;
+    private final Runnable refresh;
+    private boolean stale;
     private int step;
     private int totalSteps;
     private double timestep;
@@ -20,9 +22,11 @@ public final class StepProgress {
     private boolean cancelled;
 
     // One instance per generation, updated in place after each step: the loop allocates nothing.
-    StepProgress(FloatBuffer latents, long[] latentShape) {
+    // refresh brings the latents to the host buffer; it runs only when a listener reads them.
+    StepProgress(FloatBuffer latents, long[] latentShape, Runnable refresh) {
         this.latents = latents;
         this.latentShape = latentShape;
+        this.refresh = refresh;
     }
 
     void update(int step, int totalSteps, double timestep, long elapsedNanos) {
@@ -30,6 +34,7 @@ public final class StepProgress {
         this.totalSteps = totalSteps;
         this.timestep = timestep;
         this.elapsedNanos = elapsedNanos;
+        this.stale = true;
     }
 
     /** Steps done, from 1 to {@link #totalSteps()}. */
@@ -54,6 +59,10 @@ public final class StepProgress {
 
     /** The latents after this step, read-only, C order of {@link #latentShape()}; valid during the callback. */
     public FloatBuffer latents() {
+        if (stale) {
+            refresh.run();
+            stale = false;
+        }
         return latents.duplicate();
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.bench;
 
+import io.sdxl4j.PipelineOptions;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -21,7 +22,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * [unconditional; conditional], guidance, the scheduler's update), of the UNet call alone, and of
  * the step without the UNet call (the pipeline's overhead, timed directly because at these sizes
  * the difference of the first two is far inside their noise), with guidance (UNet batch 2) at
- * SDXL's sizes. The model is the synthetic SDXL or {@code -Dsdxl4j.model} ({@link BenchModel}).
+ * SDXL's sizes, on each engine: {@code ort} (ONNX Runtime Java, tensors bound per call) and
+ * {@code javacpp} (the C++ API through JavaCPP, one IoBinding per shape), both on the same ONNX
+ * Runtime build (the JavaCPP preset's). The model is the synthetic SDXL or {@code -Dsdxl4j.model}
+ * ({@link BenchModel}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -35,6 +39,10 @@ public class DenoisingStepBench {
     @Param({"512", "768", "1024"})
     public int size;
 
+    /** The engine, by its registered name. */
+    @Param({"ort", "javacpp"})
+    public String engine;
+
     /** Steps of the schedule the benchmark cycles through. */
     @Param({"30"})
     public int steps;
@@ -43,7 +51,7 @@ public class DenoisingStepBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        f = new StepFixture(new BenchModel(), size, steps);
+        f = new StepFixture(new BenchModel(PipelineOptions.builder().engine(engine).build()), size, steps);
     }
 
     /** UNet + guidance + scheduler step, cycling through the schedule. */

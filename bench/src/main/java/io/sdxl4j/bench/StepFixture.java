@@ -29,7 +29,7 @@ final class StepFixture implements AutoCloseable {
     StepFixture(BenchModel model, int size, int steps) {
         this.model = model;
         int f = model.folder.vae().scaleFactor();
-        ws = new Workspace(model.unet, 1, true, model.folder.vae().latentChannels(), size / f, size / f,
+        ws = new Workspace(model.unet, model.engine.ops(), 1, true, model.folder.vae().latentChannels(), size / f, size / f,
                 model.text.sequenceLength(), model.text.hiddenSize(), model.text.pooledSize());
         PromptEmbeds positive = model.prompt("a photo of an astronaut riding a horse");
         PromptEmbeds negative = model.prompt("blurry");

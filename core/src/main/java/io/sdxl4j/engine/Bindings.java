@@ -5,6 +5,7 @@ import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.Float16;
 import io.sdxl4j.tensor.HostTensor;
 import io.sdxl4j.tensor.Shapes;
+import io.sdxl4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -68,13 +69,11 @@ public final class Bindings {
     }
 
     /**
-     * Checks {@code tensor}'s shape against the declaration and adapts its type.
+     * Checks a bound shape against the declaration.
      *
-     * @throws IllegalArgumentException naming the tensor when the shape does not fit or the types
-     *                                  cannot be converted
+     * @throws IllegalArgumentException naming the tensor when the rank or a fixed dimension differs
      */
-    public static Adapted adapt(String label, TensorSpec spec, HostTensor tensor, boolean input) {
-        long[] shape = tensor.shape();
+    public static void checkShape(String label, TensorSpec spec, long[] shape) {
         boolean fits = spec.rank() == shape.length;
         for (int i = 0; fits && i < shape.length; i++) {
             fits = spec.dim(i) < 0 || spec.dim(i) == shape[i];
@@ -83,6 +82,30 @@ public final class Bindings {
             throw new IllegalArgumentException(label + ": " + spec.name() + " is " + spec.describe()
                     + ", bound to shape " + Shapes.format(shape));
         }
+    }
+
+    /**
+     * The host tensor bound to {@code name}.
+     *
+     * @throws IllegalArgumentException naming the tensor when it is not in host memory
+     */
+    public static HostTensor host(String label, String name, Tensor tensor) {
+        if (tensor instanceof HostTensor h) {
+            return h;
+        }
+        throw new IllegalArgumentException(label + ": `" + name + "` is bound to " + tensor
+                + "; this engine binds host tensors only");
+    }
+
+    /**
+     * Checks {@code tensor}'s shape against the declaration and adapts its type.
+     *
+     * @throws IllegalArgumentException naming the tensor when the shape does not fit or the types
+     *                                  cannot be converted
+     */
+    public static Adapted adapt(String label, TensorSpec spec, HostTensor tensor, boolean input) {
+        long[] shape = tensor.shape();
+        checkShape(label, spec, shape);
         if (spec.dataType() == tensor.dataType()) {
             return new Adapted(tensor, null);
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.engine;
 
-import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,13 +33,14 @@ public interface EngineSession extends AutoCloseable {
     }
 
     /**
-     * Binds host tensors to graph inputs and to the outputs to compute. A float32 tensor may be
-     * bound to a float16 graph tensor (and int64 to int32): the binding converts at each run.
+     * Binds tensors to graph inputs and to the outputs to compute: host tensors, or tensors of the
+     * engine's own {@link Engine#ops()} (device memory). A float32 tensor may be bound to a float16
+     * graph tensor (and int64 to int32): the binding converts at each run.
      *
-     * @throws IllegalArgumentException naming the tensor when a name is unknown or a shape does
-     *                                  not fit the declaration
+     * @throws IllegalArgumentException naming the tensor when a name is unknown, a shape does not
+     *                                  fit the declaration or the engine cannot bind that kind of tensor
      */
-    Binding bind(Map<String, HostTensor> inputs, Map<String, HostTensor> outputs);
+    Binding bind(Map<String, ? extends Tensor> inputs, Map<String, ? extends Tensor> outputs);
 
     @Override
     void close();

@@ -11,6 +11,7 @@ import ai.onnxruntime.TensorInfo;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -55,18 +56,20 @@ final class OrtEngineSession implements EngineSession {
     }
 
     @Override
-    public Binding bind(Map<String, HostTensor> in, Map<String, HostTensor> out) {
+    public Binding bind(Map<String, ? extends Tensor> in, Map<String, ? extends Tensor> out) {
         checkOpen();
         Bindings.requireComplete(this, in, out);
         OrtBinding binding = new OrtBinding(session, label);
         try {
-            for (Map.Entry<String, HostTensor> e : in.entrySet()) {
+            for (Map.Entry<String, ? extends Tensor> e : in.entrySet()) {
                 TensorSpec spec = Bindings.spec(this, e.getKey(), true);
-                binding.addInput(spec.name(), adapt(spec, e.getValue(), binding, true));
+                HostTensor t = Bindings.host(label, spec.name(), e.getValue());
+                binding.addInput(spec.name(), adapt(spec, t, binding, true));
             }
-            for (Map.Entry<String, HostTensor> e : out.entrySet()) {
+            for (Map.Entry<String, ? extends Tensor> e : out.entrySet()) {
                 TensorSpec spec = Bindings.spec(this, e.getKey(), false);
-                binding.addOutput(spec.name(), adapt(spec, e.getValue(), binding, false));
+                HostTensor t = Bindings.host(label, spec.name(), e.getValue());
+                binding.addOutput(spec.name(), adapt(spec, t, binding, false));
             }
             return binding;
         } catch (RuntimeException e) {

@@ -3,7 +3,6 @@ package io.sdxl4j.pipeline;
 
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.scheduler.Scheduler;
-import io.sdxl4j.tensor.HostTensor;
 import io.sdxl4j.tensor.Tensor;
 import io.sdxl4j.tensor.TensorOps;
 
@@ -34,7 +33,7 @@ public final class DenoisingLoop {
          * @param index the evaluation just done
          * @param last  whether it is the last of this run
          */
-        void afterStep(Scheduler scheduler, int index, boolean last, HostTensor latents);
+        void afterStep(Scheduler scheduler, int index, boolean last, Tensor latents);
     }
 
     public DenoisingLoop(Workspace ws, Scheduler scheduler, TensorOps ops, Guidance guidance, NoiseSource noise) {
@@ -87,17 +86,17 @@ public final class DenoisingLoop {
      */
     public void beforeUnet(int index) {
         float scale = (float) scheduler.inputScale(index);
-        for (HostTensor half : ws.sampleHalves) {
+        for (Tensor half : ws.sampleHalves) {
             ops.scaleIntoChannels(half, 0, scale, ws.latents);
         }
-        UNet.writeTimestep(ws.timestep, scheduler.timestep(index));
+        ws.setTimestep(scheduler.timestep(index));
     }
 
     /** The step's work after the UNet call: guidance (and its rescale), the scheduler's update. */
     public void afterUnet(int index) {
         if (guidance.enabled()) {
-            HostTensor uncond = ws.outHalves[0];
-            HostTensor cond = ws.outHalves[1];
+            Tensor uncond = ws.outHalves[0];
+            Tensor cond = ws.outHalves[1];
             float w = (float) guidance.scale();
             ops.axpby(ws.guided, 1f - w, uncond, w, cond);
             if (guidance.rescale() > 0) {
@@ -107,7 +106,7 @@ public final class DenoisingLoop {
         scheduler.step(ws.guided, index, ws.latents, noise);
     }
 
-    private void rescale(HostTensor cond) {
+    private void rescale(Tensor cond) {
         rescale(ops, guidance.rescale(), cond, ws.guided, ws.guidedItems, stdConditional, stdGuided);
     }
 

@@ -2,7 +2,7 @@
 package io.sdxl4j.pipeline;
 
 import io.sdxl4j.scheduler.Scheduler;
-import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
 import io.sdxl4j.tensor.TensorOps;
 
 /**
@@ -14,26 +14,26 @@ import io.sdxl4j.tensor.TensorOps;
 public final class Inpainting implements DenoisingLoop.StepHook, AutoCloseable {
 
     private final TensorOps ops;
-    private final HostTensor imageLatents;
-    private final HostTensor noise;
-    private final HostTensor mask;
-    private final HostTensor proper;
+    private final Tensor imageLatents;
+    private final Tensor noise;
+    private final Tensor mask;
+    private final Tensor proper;
 
     /**
      * @param imageLatents the source image's latents, one row per image [B, 4, h, w]
      * @param noise        the noise the start was made with [B, 4, h, w]
      * @param mask         the latent-size mask, 1 where to generate [B, 1, h, w]
      */
-    public Inpainting(TensorOps ops, HostTensor imageLatents, HostTensor noise, HostTensor mask) {
+    public Inpainting(TensorOps ops, Tensor imageLatents, Tensor noise, Tensor mask) {
         this.ops = ops;
         this.imageLatents = imageLatents;
         this.noise = noise;
         this.mask = mask;
-        this.proper = HostTensor.floats(imageLatents.shape());
+        this.proper = ops.allocate(imageLatents.shape());
     }
 
     @Override
-    public void afterStep(Scheduler scheduler, int index, boolean last, HostTensor latents) {
+    public void afterStep(Scheduler scheduler, int index, boolean last, Tensor latents) {
         if (last) {
             ops.copy(proper, imageLatents);
         } else {

@@ -129,8 +129,8 @@ public final class LoadedModel implements AutoCloseable {
             workspace.close();
             workspace = null;
         }
-        workspace = new Workspace(unet, images, guidance, folder.vae().latentChannels(), latentHeight, latentWidth,
-                sequenceLength, text.hiddenSize(), text.pooledSize());
+        workspace = new Workspace(unet, engine.ops(), images, guidance, folder.vae().latentChannels(), latentHeight,
+                latentWidth, sequenceLength, text.hiddenSize(), text.pooledSize());
         return workspace;
     }
 

@@ -9,6 +9,7 @@ import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.model.ModelKind;
 import io.sdxl4j.model.ModelSignatures;
+import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.HostTensor;
 
 /**
@@ -84,13 +85,17 @@ public final class UNet implements AutoCloseable {
         return timestepCondDim;
     }
 
-    /** A tensor of the {@code timestep} input's declared type and shape for a batch. */
-    HostTensor allocateTimestep(int batch) {
+    /** The {@code timestep} input's declared type. */
+    DataType timestepType() {
+        return timestep.dataType();
+    }
+
+    /** The {@code timestep} input's shape for a batch: a scalar, or one value per row. */
+    long[] timestepShape(int batch) {
         if (timestep.rank() == 0) {
-            return HostTensor.allocate(timestep.dataType());
+            return new long[0];
         }
-        long n = timestep.dim(0) > 0 ? timestep.dim(0) : batch;
-        return HostTensor.allocate(timestep.dataType(), n);
+        return new long[] {timestep.dim(0) > 0 ? timestep.dim(0) : batch};
     }
 
     /**

@@ -3,6 +3,8 @@ package io.sdxl4j.pipeline;
 
 import io.sdxl4j.engine.Binding;
 import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
+import io.sdxl4j.tensor.TensorOps;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,40 +20,55 @@ import java.util.Map;
  */
 public final class Workspace implements AutoCloseable {
 
+    private final TensorOps ops;
     private final int images;
     private final boolean guidance;
     private final int latentHeight;
     private final int latentWidth;
     private final int sequenceLength;
-    private final List<HostTensor> owned = new ArrayList<>();
+    private final List<Tensor> owned = new ArrayList<>();
 
     /** The latents, [images, 4, h, w]. */
-    public final HostTensor latents;
+    public final Tensor latents;
     /** The UNet's sample input, [rows, inChannels, h, w]. */
-    public final HostTensor unetSample;
+    public final Tensor unetSample;
     /** The UNet's output, [rows, 4, h, w]. */
-    public final HostTensor unetOut;
+    public final Tensor unetOut;
     /** The guided noise prediction, [images, 4, h, w] (the UNet output itself without guidance). */
-    public final HostTensor guided;
+    public final Tensor guided;
     /** Text conditioning, [rows, 77, hidden]. */
-    public final HostTensor encoderHiddenStates;
+    public final Tensor encoderHiddenStates;
     /** Pooled text conditioning, [rows, pooled]. */
-    public final HostTensor textEmbeds;
+    public final Tensor textEmbeds;
     /** SDXL's size conditioning, [rows, timeIds]. */
-    public final HostTensor timeIds;
+    public final Tensor timeIds;
     /** The timestep in the UNet's declared type and shape. */
-    public final HostTensor timestep;
+    public final Tensor timestep;
     /** The guidance embedding of guidance-distilled UNets, [rows, time_cond_proj_dim]; null otherwise. */
-    public final HostTensor timestepCond;
+    public final Tensor timestepCond;
     /** The UNet bound to these buffers. */
     public final Binding unet;
 
-    final HostTensor[] sampleHalves;
-    final HostTensor[] outHalves;
-    final HostTensor[] guidedItems;
+    // Host copies of what the host writes or reads, where the engine's tensors are not host memory
+    // (the same objects where they are): filled on the host, then uploaded.
+    private final HostTensor hostHidden;
+    private final HostTensor hostPooled;
+    private final HostTensor hostIds;
+    private final HostTensor hostTimestep;
+    private final HostTensor hostTimestepCond;
+    private final HostTensor hostLatents;
 
-    public Workspace(UNet model, int images, boolean guidance, int latentChannels, int latentHeight, int latentWidth,
-              int sequenceLength, int hiddenSize, int pooledSize) {
+    final Tensor[] sampleHalves;
+    final Tensor[] outHalves;
+    final Tensor[] guidedItems;
+
+    /**
+     * Allocates the loop's tensors through {@code ops} (in the engine's memory: host, or device for
+     * a device-resident engine) and binds them to the UNet once.
+     */
+    public Workspace(UNet model, TensorOps ops, int images, boolean guidance, int latentChannels, int latentHeight,
+                     int latentWidth, int sequenceLength, int hiddenSize, int pooledSize) {
+        this.ops = ops;
         this.images = images;
         this.guidance = guidance;
         this.latentHeight = latentHeight;
@@ -59,26 +76,32 @@ public final class Workspace implements AutoCloseable {
         this.sequenceLength = sequenceLength;
         int rows = guidance ? 2 * images : images;
         try {
-            latents = own(HostTensor.floats(images, latentChannels, latentHeight, latentWidth));
-            unetSample = own(HostTensor.floats(rows, model.inChannels(), latentHeight, latentWidth));
-            unetOut = own(HostTensor.floats(rows, latentChannels, latentHeight, latentWidth));
-            guided = guidance ? own(HostTensor.floats(images, latentChannels, latentHeight, latentWidth)) : unetOut;
-            encoderHiddenStates = own(HostTensor.floats(rows, sequenceLength, hiddenSize));
-            textEmbeds = own(HostTensor.floats(rows, pooledSize));
-            timeIds = own(HostTensor.floats(rows, model.timeIds()));
-            timestep = own(model.allocateTimestep(rows));
-            timestepCond = model.hasTimestepCond() ? own(HostTensor.floats(rows, model.timestepCondDim())) : null;
+            latents = own(ops.allocate(images, latentChannels, latentHeight, latentWidth));
+            unetSample = own(ops.allocate(rows, model.inChannels(), latentHeight, latentWidth));
+            unetOut = own(ops.allocate(rows, latentChannels, latentHeight, latentWidth));
+            guided = guidance ? own(ops.allocate(images, latentChannels, latentHeight, latentWidth)) : unetOut;
+            encoderHiddenStates = own(ops.allocate(rows, sequenceLength, hiddenSize));
+            textEmbeds = own(ops.allocate(rows, pooledSize));
+            timeIds = own(ops.allocate(rows, model.timeIds()));
+            timestep = own(ops.allocate(model.timestepType(), model.timestepShape(rows)));
+            timestepCond = model.hasTimestepCond() ? own(ops.allocate(rows, model.timestepCondDim())) : null;
+            hostHidden = hostSide(encoderHiddenStates);
+            hostPooled = hostSide(textEmbeds);
+            hostIds = hostSide(timeIds);
+            hostTimestep = hostSide(timestep);
+            hostTimestepCond = timestepCond == null ? null : hostSide(timestepCond);
+            hostLatents = hostSide(latents);
             sampleHalves = guidance
-                    ? new HostTensor[] {unetSample.slice(0, images), unetSample.slice(images, rows)}
-                    : new HostTensor[] {unetSample};
+                    ? new Tensor[] {ops.slice(unetSample, 0, images), ops.slice(unetSample, images, rows)}
+                    : new Tensor[] {unetSample};
             outHalves = guidance
-                    ? new HostTensor[] {unetOut.slice(0, images), unetOut.slice(images, rows)}
-                    : new HostTensor[] {unetOut};
-            guidedItems = new HostTensor[images];
+                    ? new Tensor[] {ops.slice(unetOut, 0, images), ops.slice(unetOut, images, rows)}
+                    : new Tensor[] {unetOut};
+            guidedItems = new Tensor[images];
             for (int i = 0; i < images; i++) {
-                guidedItems[i] = guided.slice(i, i + 1);
+                guidedItems[i] = ops.slice(guided, i, i + 1);
             }
-            Map<String, HostTensor> inputs = new LinkedHashMap<>();
+            Map<String, Tensor> inputs = new LinkedHashMap<>();
             inputs.put("sample", unetSample);
             inputs.put("timestep", timestep);
             inputs.put("encoder_hidden_states", encoderHiddenStates);
@@ -89,14 +112,24 @@ public final class Workspace implements AutoCloseable {
             }
             unet = model.session().bind(inputs, Map.of("out_sample", unetOut));
         } catch (RuntimeException e) {
-            owned.forEach(HostTensor::close);
+            closeOwned();
             throw e;
         }
     }
 
-    private HostTensor own(HostTensor t) {
+    private Tensor own(Tensor t) {
         owned.add(t);
         return t;
+    }
+
+    /** {@code t} itself when it is host memory, else a host tensor of its type and shape. */
+    private HostTensor hostSide(Tensor t) {
+        if (t instanceof HostTensor h) {
+            return h;
+        }
+        HostTensor h = HostTensor.allocate(t.dataType(), t.shape());
+        owned.add(h);
+        return h;
     }
 
     /** True when this workspace serves a generation of that shape. */
@@ -118,27 +151,37 @@ public final class Workspace implements AutoCloseable {
         return guidance;
     }
 
+    /** The engine operations the workspace's tensors belong to. */
+    public TensorOps ops() {
+        return ops;
+    }
+
     /** Writes one prompt's embeddings into the conditioning rows {@code [from, to)}. */
     public void setConditioning(int from, int to, float[] hidden, float[] pooled, float[] ids) {
         int hiddenRow = hidden.length;
-        var h = encoderHiddenStates.floatBuffer();
-        var p = textEmbeds.floatBuffer();
-        var t = timeIds.floatBuffer();
+        var h = hostHidden.floatBuffer();
+        var p = hostPooled.floatBuffer();
+        var t = hostIds.floatBuffer();
         for (int row = from; row < to; row++) {
             h.put(row * hiddenRow, hidden);
             p.put(row * pooled.length, pooled);
             t.put(row * ids.length, ids);
         }
+        ops.upload(encoderHiddenStates, hostHidden);
+        ops.upload(textEmbeds, hostPooled);
+        ops.upload(timeIds, hostIds);
     }
 
     /**
      * Writes an inpainting UNet's extra input channels (after the latents: the mask, then the masked
      * image's latents) into every row; they stay fixed for the whole loop.
      */
-    public void setInpaintingChannels(io.sdxl4j.tensor.TensorOps ops, HostTensor mask, HostTensor maskedLatents) {
-        for (HostTensor half : sampleHalves) {
-            ops.scaleIntoChannels(half, (int) latents.dim(1), 1f, mask);
-            ops.scaleIntoChannels(half, (int) (latents.dim(1) + mask.dim(1)), 1f, maskedLatents);
+    public void setInpaintingChannels(Tensor mask, Tensor maskedLatents) {
+        int latentChannels = (int) latents.shape()[1];
+        int maskChannels = (int) mask.shape()[1];
+        for (Tensor half : sampleHalves) {
+            ops.scaleIntoChannels(half, latentChannels, 1f, mask);
+            ops.scaleIntoChannels(half, latentChannels + maskChannels, 1f, maskedLatents);
         }
     }
 
@@ -147,15 +190,38 @@ public final class Workspace implements AutoCloseable {
         if (timestepCond == null) {
             return;
         }
-        var b = timestepCond.floatBuffer();
-        for (int row = 0; row < timestepCond.dim(0); row++) {
+        var b = hostTimestepCond.floatBuffer();
+        for (int row = 0; row < hostTimestepCond.dim(0); row++) {
             b.put(row * embedding.length, embedding);
         }
+        ops.upload(timestepCond, hostTimestepCond);
+    }
+
+    /** Writes the timestep of the next UNet call (every element, in the input's declared type). */
+    void setTimestep(double value) {
+        UNet.writeTimestep(hostTimestep, value);
+        ops.upload(timestep, hostTimestep);
+    }
+
+    /**
+     * The latents in host memory, current: the latents themselves on a host engine, else a host
+     * copy downloaded now.
+     */
+    public HostTensor latentsOnHost() {
+        ops.download(hostLatents, latents);
+        return hostLatents;
     }
 
     @Override
     public void close() {
         unet.close();
-        owned.forEach(HostTensor::close);
+        closeOwned();
+    }
+
+    private void closeOwned() {
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            owned.get(i).close();
+        }
+        owned.clear();
     }
 }

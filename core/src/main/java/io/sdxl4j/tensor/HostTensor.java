@@ -81,6 +81,11 @@ public final class HostTensor implements Tensor, AutoCloseable {
         return shape.length;
     }
 
+    @Override
+    public long elementCount() {
+        return Shapes.elementCount(shape);
+    }
+
     /** Element count as an int (host tensors are below 2 GiB). */
     public int size() {
         return (int) Shapes.elementCount(shape);

@@ -19,6 +19,30 @@ public final class HostTensorOps implements TensorOps {
     }
 
     @Override
+    public HostTensor allocate(DataType type, long... shape) {
+        return HostTensor.allocate(type, shape);
+    }
+
+    @Override
+    public boolean hostResident() {
+        return true;
+    }
+
+    @Override
+    public void upload(Tensor dst, HostTensor src) {
+        if (dst != src) {
+            host(dst).copyFrom(src);
+        }
+    }
+
+    @Override
+    public void download(HostTensor dst, Tensor src) {
+        if (dst != src) {
+            dst.copyFrom(host(src));
+        }
+    }
+
+    @Override
     public HostTensor slice(Tensor t, long from, long to) {
         return host(t).slice(from, to);
     }

@@ -16,6 +16,35 @@ public interface TensorOps {
     /** A zeroed float32 tensor owned by the caller. */
     Tensor allocate(long... shape);
 
+    /** A zeroed tensor of any type owned by the caller (model inputs such as an int64 timestep). */
+    Tensor allocate(DataType type, long... shape);
+
+    /**
+     * True when this engine's tensors are {@link HostTensor}s: then {@link #upload}, {@link #download}
+     * and {@link #onEngine} have nothing to move.
+     */
+    boolean hostResident();
+
+    /** {@code dst = src}: host data into this engine's tensor (same type and element count). */
+    void upload(Tensor dst, HostTensor src);
+
+    /** {@code dst = src}: this engine's tensor into host memory (same type and element count). */
+    void download(HostTensor dst, Tensor src);
+
+    /**
+     * {@code src} as this engine's tensor: {@code src} itself when the engine computes on host
+     * memory, else a new tensor holding a copy. The caller closes what it got and {@code src}
+     * (closing a tensor twice does nothing).
+     */
+    default Tensor onEngine(HostTensor src) {
+        if (hostResident()) {
+            return src;
+        }
+        Tensor t = allocate(src.dataType(), src.shape());
+        upload(t, src);
+        return t;
+    }
+
     /** A view of rows {@code [from, to)} along the first axis, sharing memory with {@code t}. */
     Tensor slice(Tensor t, long from, long to);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.model;
 
+import io.sdxl4j.engine.OnnxGraph;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -25,15 +26,15 @@ public final class FakeUnets {
      * (guidance-distilled UNets), whose mean is added to the output as well.
      */
     public static void writeFloat32(Path file, int hidden, int pooled, int timeIds, int condDim) throws IOException {
-        TestOnnx g = new TestOnnx()
-                .input("sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width")
-                .input("timestep", TestOnnx.FLOAT)
-                .input("encoder_hidden_states", TestOnnx.FLOAT, "batch_size", "sequence_length", (long) hidden)
-                .input("text_embeds", TestOnnx.FLOAT, "batch_size", (long) pooled)
-                .input("time_ids", TestOnnx.FLOAT, "batch_size", (long) timeIds)
-                .output("out_sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width");
+        OnnxGraph g = new OnnxGraph()
+                .input("sample", OnnxGraph.FLOAT, "batch_size", 4L, "height", "width")
+                .input("timestep", OnnxGraph.FLOAT)
+                .input("encoder_hidden_states", OnnxGraph.FLOAT, "batch_size", "sequence_length", (long) hidden)
+                .input("text_embeds", OnnxGraph.FLOAT, "batch_size", (long) pooled)
+                .input("time_ids", OnnxGraph.FLOAT, "batch_size", (long) timeIds)
+                .output("out_sample", OnnxGraph.FLOAT, "batch_size", 4L, "height", "width");
         if (condDim > 0) {
-            g.input("timestep_cond", TestOnnx.FLOAT, "batch_size", (long) condDim);
+            g.input("timestep_cond", OnnxGraph.FLOAT, "batch_size", (long) condDim);
             body(g, "sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "body_out");
             g.node("ReduceMean", new String[] {"timestep_cond"}, "cond_mean", "axes", new long[] {1}, "keepdims", 1L)
                     .node("Reshape", new String[] {"cond_mean", "col"}, "cond_col")
@@ -46,20 +47,20 @@ public final class FakeUnets {
 
     /** Float16 inputs and output, timestep int64 [batch]. */
     public static void writeFloat16(Path file, int hidden, int pooled, int timeIds) throws IOException {
-        TestOnnx g = new TestOnnx()
-                .input("sample", TestOnnx.FLOAT16, "batch_size", 4L, "height", "width")
-                .input("timestep", TestOnnx.INT64, "batch_size")
-                .input("encoder_hidden_states", TestOnnx.FLOAT16, "batch_size", "sequence_length", (long) hidden)
-                .input("text_embeds", TestOnnx.FLOAT16, "batch_size", (long) pooled)
-                .input("time_ids", TestOnnx.FLOAT16, "batch_size", (long) timeIds)
-                .output("out_sample", TestOnnx.FLOAT16, "batch_size", 4L, "height", "width")
-                .node("Cast", new String[] {"sample"}, "s32", "to", (long) TestOnnx.FLOAT)
-                .node("Cast", new String[] {"timestep"}, "t32", "to", (long) TestOnnx.FLOAT)
-                .node("Cast", new String[] {"encoder_hidden_states"}, "e32", "to", (long) TestOnnx.FLOAT)
-                .node("Cast", new String[] {"text_embeds"}, "p32", "to", (long) TestOnnx.FLOAT)
-                .node("Cast", new String[] {"time_ids"}, "i32", "to", (long) TestOnnx.FLOAT);
+        OnnxGraph g = new OnnxGraph()
+                .input("sample", OnnxGraph.FLOAT16, "batch_size", 4L, "height", "width")
+                .input("timestep", OnnxGraph.INT64, "batch_size")
+                .input("encoder_hidden_states", OnnxGraph.FLOAT16, "batch_size", "sequence_length", (long) hidden)
+                .input("text_embeds", OnnxGraph.FLOAT16, "batch_size", (long) pooled)
+                .input("time_ids", OnnxGraph.FLOAT16, "batch_size", (long) timeIds)
+                .output("out_sample", OnnxGraph.FLOAT16, "batch_size", 4L, "height", "width")
+                .node("Cast", new String[] {"sample"}, "s32", "to", (long) OnnxGraph.FLOAT)
+                .node("Cast", new String[] {"timestep"}, "t32", "to", (long) OnnxGraph.FLOAT)
+                .node("Cast", new String[] {"encoder_hidden_states"}, "e32", "to", (long) OnnxGraph.FLOAT)
+                .node("Cast", new String[] {"text_embeds"}, "p32", "to", (long) OnnxGraph.FLOAT)
+                .node("Cast", new String[] {"time_ids"}, "i32", "to", (long) OnnxGraph.FLOAT);
         body(g, "s32", "t32", "e32", "p32", "i32", "out32");
-        g.node("Cast", new String[] {"out32"}, "out_sample", "to", (long) TestOnnx.FLOAT16);
+        g.node("Cast", new String[] {"out32"}, "out_sample", "to", (long) OnnxGraph.FLOAT16);
         g.write(file);
     }
 
@@ -68,13 +69,13 @@ public final class FakeUnets {
      * carries 0.3·mask, so that tests can see the mask reach it.
      */
     public static void writeInpainting(Path file, int hidden, int pooled, int timeIds) throws IOException {
-        TestOnnx g = new TestOnnx()
-                .input("sample", TestOnnx.FLOAT, "batch_size", 9L, "height", "width")
-                .input("timestep", TestOnnx.FLOAT)
-                .input("encoder_hidden_states", TestOnnx.FLOAT, "batch_size", "sequence_length", (long) hidden)
-                .input("text_embeds", TestOnnx.FLOAT, "batch_size", (long) pooled)
-                .input("time_ids", TestOnnx.FLOAT, "batch_size", (long) timeIds)
-                .output("out_sample", TestOnnx.FLOAT, "batch_size", 4L, "height", "width")
+        OnnxGraph g = new OnnxGraph()
+                .input("sample", OnnxGraph.FLOAT, "batch_size", 9L, "height", "width")
+                .input("timestep", OnnxGraph.FLOAT)
+                .input("encoder_hidden_states", OnnxGraph.FLOAT, "batch_size", "sequence_length", (long) hidden)
+                .input("text_embeds", OnnxGraph.FLOAT, "batch_size", (long) pooled)
+                .input("time_ids", OnnxGraph.FLOAT, "batch_size", (long) timeIds)
+                .output("out_sample", OnnxGraph.FLOAT, "batch_size", 4L, "height", "width")
                 .longs("zero", 0).longs("four", 4).longs("five", 5).longs("axis1", 1).scalar("mask_gain", 0.3f)
                 .node("Slice", new String[] {"sample", "zero", "four", "axis1"}, "latents")
                 .node("Slice", new String[] {"sample", "four", "five", "axis1"}, "mask")
@@ -89,9 +90,9 @@ public final class FakeUnets {
      * distribution's parameters: 2×2 average pooling, the first channel repeated as the fourth.
      */
     public static void writeSamplingVaeEncoder(Path file) throws IOException {
-        new TestOnnx()
-                .input("sample", TestOnnx.FLOAT, "batch_size", 3L, "height", "width")
-                .output("latent_sample", TestOnnx.FLOAT, "batch_size", 4L, "latent_height", "latent_width")
+        new OnnxGraph()
+                .input("sample", OnnxGraph.FLOAT, "batch_size", 3L, "height", "width")
+                .output("latent_sample", OnnxGraph.FLOAT, "batch_size", 4L, "latent_height", "latent_width")
                 .longs("zero", 0).longs("one", 1).longs("axis1", 1)
                 .node("AveragePool", new String[] {"sample"}, "pooled", "kernel_shape", new long[] {2, 2}, "strides",
                         new long[] {2, 2})
@@ -100,7 +101,7 @@ public final class FakeUnets {
                 .write(file);
     }
 
-    private static void body(TestOnnx g, String sample, String t, String ehs, String pooled, String ids, String out) {
+    private static void body(OnnxGraph g, String sample, String t, String ehs, String pooled, String ids, String out) {
         g.scalar("half", 0.5f).scalar("milli", 0.001f).scalar("centi", 0.01f).longs("col", -1, 1, 1, 1)
                 .node("Reshape", new String[] {t, "col"}, "t_col")
                 .node("Mul", new String[] {"t_col", "milli"}, "t_term")

@@ -4,12 +4,15 @@ package io.sdxl4j.javacpp;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.engine.Binding;
 import io.sdxl4j.engine.Bindings;
+import io.sdxl4j.engine.TensorSpec;
+import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.onnxruntime.Allocator;
 import org.bytedeco.onnxruntime.IoBinding;
 import org.bytedeco.onnxruntime.MemoryInfo;
 import org.bytedeco.onnxruntime.RunOptions;
@@ -17,35 +20,34 @@ import org.bytedeco.onnxruntime.Session;
 import org.bytedeco.onnxruntime.Value;
 
 /**
- * An {@code IoBinding} made once per generation shape. Each graph tensor is an {@code OrtValue} at
- * a fixed address: on the CPU the caller's host memory itself (ONNX Runtime reads the inputs and
- * writes the outputs in place); on CUDA a device twin that each run fills from the host tensor
- * before and copies back after. A run allocates nothing.
+ * An {@code IoBinding} made once per generation shape: every graph tensor is an {@code OrtValue}
+ * at a fixed address. Host tensors on a host engine are bound as they are (ONNX Runtime reads the
+ * inputs and writes the outputs in place); with device-resident tensors, the engine's own tensors
+ * are bound as they are and each host tensor gets a device twin that a run fills before and copies
+ * back after. A float32 tensor bound to a float16 graph tensor goes through a converted shadow, on
+ * the host for host tensors and by a cast kernel on the device for device tensors. A run allocates
+ * nothing.
  */
 final class JavaCppBinding implements Binding {
 
     private final Session session;
     private final String label;
     private final MemoryInfo hostMemory;
-    private final Allocator deviceAllocator;
+    private final OrtTensorOps resident;
     private final IoBinding io;
     private final RunOptions runOptions;
-    private final List<Runnable> before = new ArrayList<>();
-    private final List<Runnable> after = new ArrayList<>();
-    private final List<DeviceCopy> uploads = new ArrayList<>();
-    private final List<DeviceCopy> downloads = new ArrayList<>();
+    private final List<Runnable> hostBefore = new ArrayList<>();
+    private final List<Runnable> deviceBefore = new ArrayList<>();
+    private final List<Runnable> deviceAfter = new ArrayList<>();
+    private final List<Runnable> hostAfter = new ArrayList<>();
     private final List<AutoCloseable> owned = new ArrayList<>();
     private boolean closed;
 
-    /** A host tensor and its device twin. */
-    private record DeviceCopy(Pointer host, Pointer device, long bytes) {
-    }
-
-    JavaCppBinding(Session session, String label, MemoryInfo hostMemory, Allocator deviceAllocator) {
+    JavaCppBinding(Session session, String label, MemoryInfo hostMemory, OrtTensorOps resident) {
         this.session = session;
         this.label = label;
         this.hostMemory = hostMemory;
-        this.deviceAllocator = deviceAllocator;
+        this.resident = resident;
         this.io = own(new IoBinding(session));
         this.runOptions = own(new RunOptions());
     }
@@ -55,48 +57,69 @@ final class JavaCppBinding implements Binding {
         return resource;
     }
 
-    void bindInput(String name, Bindings.Adapted tensor) {
-        if (tensor.converted()) {
-            own(tensor.bound());
-            before.add(tensor.convert());
-        }
-        try {
-            io.BindInput(name, value(tensor.bound(), true));
+    /** Binds {@code tensor} to the graph tensor {@code spec} (an input or an output). */
+    void bind(TensorSpec spec, Tensor tensor, boolean input) {
+        Value value = switch (tensor) {
+            case HostTensor h -> hostValue(spec, h, input);
+            case OrtTensor o -> deviceValue(spec, o, input);
+            default -> throw new IllegalArgumentException(label + ": `" + spec.name() + "` is bound to " + tensor
+                    + "; the javacpp engine binds host tensors and its own");
+        };
+        try (BytePointer name = new BytePointer(spec.name())) {
+            if (input) {
+                io.BindInput(name, value);
+            } else {
+                io.BindOutput(name, value);
+            }
         } catch (RuntimeException e) {
-            throw new SdxlException(label + ": cannot bind input `" + name + "`: " + e.getMessage(), e);
+            throw new SdxlException(label + ": cannot bind " + (input ? "input" : "output") + " `" + spec.name()
+                    + "`: " + e.getMessage(), e);
         }
     }
 
-    void bindOutput(String name, Bindings.Adapted tensor) {
-        if (tensor.converted()) {
-            own(tensor.bound());
-            after.add(tensor.convert());
+    private Value hostValue(TensorSpec spec, HostTensor tensor, boolean input) {
+        Bindings.Adapted a = Bindings.adapt(label, spec, tensor, input);
+        if (a.converted()) {
+            own(a.bound());
+            (input ? hostBefore : hostAfter).add(a.convert());
         }
-        try {
-            io.BindOutput(name, value(tensor.bound(), false));
-        } catch (RuntimeException e) {
-            throw new SdxlException(label + ": cannot bind output `" + name + "`: " + e.getMessage(), e);
+        HostTensor bound = a.bound();
+        if (resident == null) {
+            long[] shape = bound.shape();
+            try (LongPointer dims = new LongPointer(Math.max(shape.length, 1))) {
+                if (shape.length > 0) {
+                    dims.put(shape);
+                }
+                Pointer data = own(new Pointer(bound.byteBuffer()));
+                return own(Value.CreateTensor(hostMemory.asOrtMemoryInfo(), data, bound.byteBuffer().remaining(),
+                        dims, shape.length, Natives.elementType(bound.dataType())));
+            }
         }
+        OrtTensor twin = own(resident.allocate(bound.dataType(), bound.shape()));
+        if (input) {
+            hostBefore.add(() -> resident.upload(twin, bound));
+        } else {
+            hostAfter.add(0, () -> resident.download(bound, twin));
+        }
+        return twin.value();
     }
 
-    /** The OrtValue ONNX Runtime sees for {@code t}: over its memory, or a device twin of it. */
-    private Value value(HostTensor t, boolean input) {
-        long[] shape = t.shape();
-        int type = Natives.elementType(t.dataType());
-        // A scalar has rank 0 but the shape pointer must still be valid.
-        LongPointer dims = own(new LongPointer(Math.max(shape.length, 1)));
-        if (shape.length > 0) {
-            dims.put(shape);
+    private Value deviceValue(TensorSpec spec, OrtTensor tensor, boolean input) {
+        Bindings.checkShape(label, spec, tensor.dims());
+        if (spec.dataType() == tensor.dataType()) {
+            return tensor.value();
         }
-        Pointer host = own(new Pointer(t.byteBuffer()));
-        long bytes = t.byteBuffer().remaining();
-        if (deviceAllocator == null) {
-            return own(Value.CreateTensor(hostMemory.asOrtMemoryInfo(), host, bytes, dims, shape.length, type));
+        if (resident == null || spec.dataType() != DataType.FLOAT16 || tensor.dataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException(label + ": " + spec.name() + " is " + spec.describe() + ", bound to a "
+                    + tensor.dataType() + " tensor");
         }
-        Value device = own(Value.CreateTensor(deviceAllocator.asOrtAllocator(), dims, shape.length, type));
-        DeviceCopy copy = new DeviceCopy(host, device.GetTensorMutableRawData(), bytes);
-        (input ? uploads : downloads).add(copy);
-        return device;
+        OrtTensor shadow = own(resident.allocate(DataType.FLOAT16, tensor.shape()));
+        if (input) {
+            deviceBefore.add(() -> resident.cast(shadow, tensor));
+        } else {
+            deviceAfter.add(() -> resident.cast(tensor, shadow));
+        }
+        return shadow.value();
     }
 
     @Override
@@ -104,34 +127,27 @@ final class JavaCppBinding implements Binding {
         if (closed) {
             throw new IllegalStateException(label + ": binding closed");
         }
-        for (int i = 0; i < before.size(); i++) {
-            before.get(i).run();
-        }
-        for (int i = 0; i < uploads.size(); i++) {
-            DeviceCopy c = uploads.get(i);
-            CudaCopies.toDevice(c.device(), c.host(), c.bytes());
-        }
-        if (!uploads.isEmpty()) {
-            CudaCopies.synchronize();
-        }
+        runAll(hostBefore);
+        runAll(deviceBefore);
         try {
             session.Run(runOptions, io);
-            if (!downloads.isEmpty()) {
+            if (resident != null) {
                 io.SynchronizeOutputs();
             }
         } catch (RuntimeException e) {
             throw new SdxlException(label + ": inference failed: " + e.getMessage(), e);
         }
-        for (int i = 0; i < downloads.size(); i++) {
-            DeviceCopy c = downloads.get(i);
-            CudaCopies.toHost(c.host(), c.device(), c.bytes());
-        }
-        for (int i = 0; i < after.size(); i++) {
-            after.get(i).run();
+        runAll(deviceAfter);
+        runAll(hostAfter);
+    }
+
+    private static void runAll(List<Runnable> steps) {
+        for (int i = 0; i < steps.size(); i++) {
+            steps.get(i).run();
         }
     }
 
-    /** Releases the binding, its OrtValues (device twins freed to the allocator) and shadows; may be called twice. */
+    /** Releases the binding, its OrtValues, device twins and shadows; may be called twice. */
     @Override
     public void close() {
         if (closed) {

@@ -6,6 +6,8 @@ import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_ENABLE_ALL;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_ENABLE_BASIC;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_ENABLE_EXTENDED;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_LOGGING_LEVEL_ERROR;
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator;
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtMemTypeDefault;
 
 import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.GraphOptimization;
@@ -24,6 +26,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.onnxruntime.CUDAProviderOptions;
 import org.bytedeco.onnxruntime.Env;
+import org.bytedeco.onnxruntime.MemoryInfo;
 import org.bytedeco.onnxruntime.Session;
 import org.bytedeco.onnxruntime.SessionOptions;
 import org.bytedeco.onnxruntime.StringStringMap;
@@ -48,16 +51,49 @@ public final class JavaCppEngine implements Engine {
     private static final String GPU_ARTIFACT = "org.bytedeco:onnxruntime:1.24.1-1.5.13, classifier linux-x86_64-gpu"
             + " (CUDA 13, cuDNN 9; Maven profile -Pcuda13), with org.bytedeco:cuda:13.1-9.19-1.5.13:linux-x86_64";
 
+    private final String name;
     private final PipelineOptions options;
     private final Env env;
     private final List<String> providers;
+    /** The loop's arithmetic where the loop's tensors live in ONNX Runtime's memory; null for host memory. */
+    private final OrtTensorOps residentOps;
     private boolean closed;
 
     JavaCppEngine(PipelineOptions options) {
+        this(NAME, options, false);
+    }
+
+    /**
+     * @param name          the name it is registered under
+     * @param residentOnCpu keep the loop's tensors in ONNX Runtime's memory and run its arithmetic
+     *                      through the kernel sessions on the CPU too, as on CUDA (for tests and
+     *                      benchmarks of the device path on machines without a GPU)
+     */
+    JavaCppEngine(String name, PipelineOptions options, boolean residentOnCpu) {
+        this.name = name;
         this.options = options;
         this.providers = availableProviders();
         requireProvider(options.provider(), providers);
         this.env = new Env(ORT_LOGGING_LEVEL_ERROR, "sdxl4j");
+        int device = deviceId(options.provider());
+        if (device >= 0) {
+            residentOps = new OrtTensorOps(this::kernelSession,
+                    new MemoryInfo("Cuda", OrtArenaAllocator, device, OrtMemTypeDefault), DeviceMemory.cuda());
+        } else if (residentOnCpu) {
+            residentOps = new OrtTensorOps(this::kernelSession, MemoryInfo.CreateCpu(OrtArenaAllocator,
+                    OrtMemTypeDefault), DeviceMemory.HOST);
+        } else {
+            residentOps = null;
+        }
+    }
+
+    /** The CUDA device of a GPU provider, -1 for the CPU. */
+    static int deviceId(ExecutionProvider provider) {
+        return switch (provider) {
+            case ExecutionProvider.Cpu cpu -> -1;
+            case ExecutionProvider.Cuda cuda -> cuda.deviceId();
+            case ExecutionProvider.TensorRt trt -> trt.deviceId();
+        };
     }
 
     /** ONNX Runtime's names of the execution providers this build has, e.g. {@code CPUExecutionProvider}. */
@@ -95,19 +131,24 @@ public final class JavaCppEngine implements Engine {
 
     @Override
     public String name() {
-        return NAME;
+        return name;
     }
 
+    /**
+     * On CUDA (and TensorRT) the operations on device tensors: the latents, the UNet's inputs and
+     * output and the schedulers' state live in device memory for the whole loop. On the CPU the
+     * host operations (the UNet binds the same host memory).
+     */
     @Override
     public TensorOps ops() {
-        return HostTensorOps.INSTANCE;
+        return residentOps != null ? residentOps : HostTensorOps.INSTANCE;
     }
 
     @Override
     public String describe() {
-        return NAME + " (ONNX Runtime " + runtimeVersion() + " C++ API, IOBinding, " + options.provider().name()
+        return name + " (ONNX Runtime " + runtimeVersion() + " C++ API, IOBinding, " + options.provider().name()
                 + (options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph() ? ", CUDA graphs" : "")
-                + ")";
+                + (residentOps != null ? ", device-resident loop" : "") + ")";
     }
 
     @Override
@@ -130,7 +171,7 @@ public final class JavaCppEngine implements Engine {
         List<Pointer> owned = new ArrayList<>();
         try {
             SessionOptions so = own(owned, new SessionOptions());
-            configure(so, owned, optimize);
+            configure(so, owned, optimize ? optLevel(options.graphOptimization()) : ORT_DISABLE_ALL, true);
             if (save != null) {
                 so.SetOptimizedModelFilePath(own(owned, new BytePointer(save.pending().toString())));
                 so.AddConfigEntry(OptimizedModelCache.EXTERNAL_FILE_KEY, save.pendingData());
@@ -140,7 +181,7 @@ public final class JavaCppEngine implements Engine {
             try (BytePointer path = new BytePointer(file.toString())) {
                 session = new Session(env, path, so);
             }
-            return new JavaCppSession(session, label, options.provider(), owned);
+            return new JavaCppSession(session, label, residentOps, owned);
         } catch (RuntimeException e) {
             Natives.closeAll(owned);
             // JavaCPP turns Ort::Exception into RuntimeException with ONNX Runtime's message.
@@ -149,8 +190,30 @@ public final class JavaCppEngine implements Engine {
         }
     }
 
-    private void configure(SessionOptions so, List<Pointer> owned, boolean optimize) {
-        so.SetGraphOptimizationLevel(optimize ? optLevel(options.graphOptimization()) : ORT_DISABLE_ALL);
+    /**
+     * A session of a kernel graph ({@link Kernel}) on the engine's provider: no graph optimization
+     * (the graphs are as small as they can be, and must round as the host code does), no CUDA graph
+     * (their scalars are host inputs), and CUDA where the models run on TensorRT.
+     */
+    private Session kernelSession(byte[] model) {
+        if (closed) {
+            throw new IllegalStateException("engine closed");
+        }
+        List<Pointer> owned = new ArrayList<>();
+        try (SessionOptions so = new SessionOptions(); BytePointer bytes = new BytePointer(model)) {
+            configure(so, owned, ORT_DISABLE_ALL, false);
+            return new Session(env, bytes, model.length, so);
+        } finally {
+            Natives.closeAll(owned);
+        }
+    }
+
+    /**
+     * Session options from the pipeline options. With {@code forModels} false (kernel sessions)
+     * TensorRT is replaced by CUDA and CUDA graphs are off.
+     */
+    private void configure(SessionOptions so, List<Pointer> owned, int optimizationLevel, boolean forModels) {
+        so.SetGraphOptimizationLevel(optimizationLevel);
         if (options.memoryPattern()) {
             so.EnableMemPattern();
         } else {
@@ -171,7 +234,9 @@ public final class JavaCppEngine implements Engine {
             case ExecutionProvider.Cpu cpu -> {
             }
             case ExecutionProvider.Cuda cuda -> appendCuda(so, owned, cuda.deviceId(), cuda.convAlgoSearch(),
-                    cuda.memoryLimitBytes(), cuda.cudaGraph());
+                    cuda.memoryLimitBytes(), cuda.cudaGraph() && forModels);
+            case ExecutionProvider.TensorRt trt when !forModels -> appendCuda(so, owned, trt.deviceId(),
+                    ExecutionProvider.CudnnConvAlgoSearch.HEURISTIC, 0, false);
             case ExecutionProvider.TensorRt trt -> {
                 TensorRTProviderOptions o = own(owned, new TensorRTProviderOptions());
                 try (StringStringMap m = new StringStringMap()) {
@@ -225,13 +290,19 @@ public final class JavaCppEngine implements Engine {
         return p;
     }
 
-    /** Sessions close themselves (each before the engine); then the environment goes. May be called twice. */
+    /**
+     * Sessions and tensors close themselves (each before the engine); then the kernel sessions and
+     * the environment go. May be called twice.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        if (residentOps != null) {
+            residentOps.close();
+        }
         env.close();
     }
 }

@@ -2,15 +2,14 @@
 package io.sdxl4j.javacpp;
 
 import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TYPE_TENSOR;
-import static org.bytedeco.onnxruntime.global.onnxruntime.OrtDeviceAllocator;
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator;
 import static org.bytedeco.onnxruntime.global.onnxruntime.OrtMemTypeDefault;
 
-import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.engine.Binding;
 import io.sdxl4j.engine.Bindings;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.engine.TensorSpec;
-import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,7 +17,6 @@ import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
-import org.bytedeco.onnxruntime.Allocator;
 import org.bytedeco.onnxruntime.ConstTensorTypeAndShapeInfo;
 import org.bytedeco.onnxruntime.MemoryInfo;
 import org.bytedeco.onnxruntime.Session;
@@ -27,47 +25,31 @@ import org.bytedeco.onnxruntime.TypeInfo;
 
 /**
  * One ONNX Runtime C++ session with its options. On the CPU a binding points ONNX Runtime at the
- * caller's host tensors; on CUDA (and TensorRT) each bound tensor gets a device twin from the
- * session's CUDA allocator, so the graph's inputs and outputs stay at fixed device addresses.
+ * caller's host tensors; with device-resident tensors ({@link OrtTensorOps}) it binds those
+ * directly, and gives each host tensor a device twin, so that every input and output of the graph
+ * stays at one fixed address in the provider's memory (what CUDA graphs need).
  */
 final class JavaCppSession implements EngineSession {
 
     private final Session session;
     private final String label;
-    /** The session's options, made before it. */
+    /** The session's options, made before it and released after it. */
     private final List<Pointer> options;
-    /** Memory infos and the device allocator, made after it and released before it. */
-    private final List<Pointer> handles = new ArrayList<>();
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
     private final MemoryInfo hostMemory;
-    /** The allocator of device twins; null on the CPU. */
-    private final Allocator deviceAllocator;
+    /** The engine's device operations; null when the loop runs on host memory. */
+    private final OrtTensorOps resident;
     private boolean closed;
 
-    JavaCppSession(Session session, String label, ExecutionProvider provider, List<Pointer> owned) {
+    JavaCppSession(Session session, String label, OrtTensorOps resident, List<Pointer> options) {
         this.session = session;
         this.label = label;
-        this.options = new ArrayList<>(owned);
+        this.options = new ArrayList<>(options);
+        this.resident = resident;
         this.inputs = specs(session, true);
         this.outputs = specs(session, false);
-        this.hostMemory = own(MemoryInfo.CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault));
-        int device = switch (provider) {
-            case ExecutionProvider.Cpu cpu -> -1;
-            case ExecutionProvider.Cuda cuda -> cuda.deviceId();
-            case ExecutionProvider.TensorRt trt -> trt.deviceId();
-        };
-        if (device >= 0) {
-            MemoryInfo cuda = own(new MemoryInfo("Cuda", OrtDeviceAllocator, device, OrtMemTypeDefault));
-            this.deviceAllocator = own(new Allocator(session, cuda.asOrtMemoryInfo()));
-        } else {
-            this.deviceAllocator = null;
-        }
-    }
-
-    private <T extends Pointer> T own(T p) {
-        handles.add(p);
-        return p;
+        this.hostMemory = MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
     }
 
     @Override
@@ -85,24 +67,17 @@ final class JavaCppSession implements EngineSession {
         return outputs;
     }
 
-    /** True when bindings keep their tensors in device memory (CUDA, TensorRT). */
-    boolean deviceResident() {
-        return deviceAllocator != null;
-    }
-
     @Override
-    public Binding bind(Map<String, HostTensor> in, Map<String, HostTensor> out) {
+    public Binding bind(Map<String, ? extends Tensor> in, Map<String, ? extends Tensor> out) {
         checkOpen();
         Bindings.requireComplete(this, in, out);
-        JavaCppBinding binding = new JavaCppBinding(session, label, hostMemory, deviceAllocator);
+        JavaCppBinding binding = new JavaCppBinding(session, label, hostMemory, resident);
         try {
-            for (Map.Entry<String, HostTensor> e : in.entrySet()) {
-                TensorSpec spec = Bindings.spec(this, e.getKey(), true);
-                binding.bindInput(spec.name(), Bindings.adapt(label, spec, e.getValue(), true));
+            for (Map.Entry<String, ? extends Tensor> e : in.entrySet()) {
+                binding.bind(Bindings.spec(this, e.getKey(), true), e.getValue(), true);
             }
-            for (Map.Entry<String, HostTensor> e : out.entrySet()) {
-                TensorSpec spec = Bindings.spec(this, e.getKey(), false);
-                binding.bindOutput(spec.name(), Bindings.adapt(label, spec, e.getValue(), false));
+            for (Map.Entry<String, ? extends Tensor> e : out.entrySet()) {
+                binding.bind(Bindings.spec(this, e.getKey(), false), e.getValue(), false);
             }
             return binding;
         } catch (RuntimeException e) {
@@ -148,16 +123,16 @@ final class JavaCppSession implements EngineSession {
         }
     }
 
-    /** Frees the native session, then its options and allocators. Close bindings first. */
+    /** Frees the native session, then its options. Close bindings first. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        hostMemory.close();
         List<Pointer> all = new ArrayList<>(options);
         all.add(session);
-        all.addAll(handles);
         Natives.closeAll(all);
     }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package io.sdxl4j.model;
+package io.sdxl4j.engine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -10,30 +10,35 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Writes small ONNX graphs for tests (fake components with chosen input names and types) with a
- * minimal protobuf encoder over the field numbers of {@code onnx.proto}.
+ * Writes small ONNX graphs (opset 17) with a minimal protobuf encoder over the field numbers of
+ * {@code onnx.proto}: the element-wise kernels a device-resident engine runs through its own
+ * sessions, and the fake components of the tests. Not for real models.
  */
-public final class TestOnnx {
+public final class OnnxGraph {
 
     public static final int FLOAT = 1;
     public static final int INT64 = 7;
     public static final int FLOAT16 = 10;
+    public static final int DOUBLE = 11;
+
+    /** Passed as the dims of {@link #input}/{@link #output}: the tensor's rank is left open (any shape). */
+    public static final Object[] ANY_SHAPE = null;
 
     private final ByteArrayOutputStream graph = new ByteArrayOutputStream();
 
-    /** A graph input; dims are Long (fixed) or String (symbolic). */
-    public TestOnnx input(String name, int type, Object... dims) {
+    /** A graph input; dims are Long (fixed) or String (symbolic), or {@link #ANY_SHAPE}. */
+    public OnnxGraph input(String name, int type, Object... dims) {
         field(graph, 11, valueInfo(name, type, dims));
         return this;
     }
 
-    public TestOnnx output(String name, int type, Object... dims) {
+    public OnnxGraph output(String name, int type, Object... dims) {
         field(graph, 12, valueInfo(name, type, dims));
         return this;
     }
 
     /** A node; attributes as name/value pairs: Long for INT, long[] for INTS, Float for FLOAT. */
-    public TestOnnx node(String op, String[] inputs, String output, Object... attributes) {
+    public OnnxGraph node(String op, String[] inputs, String output, Object... attributes) {
         ByteArrayOutputStream n = new ByteArrayOutputStream();
         for (String in : inputs) {
             string(n, 1, in);
@@ -68,14 +73,14 @@ public final class TestOnnx {
     }
 
     /** A float32 scalar initializer. */
-    public TestOnnx scalar(String name, float value) {
+    public OnnxGraph scalar(String name, float value) {
         ByteBuffer raw = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(value);
         field(graph, 5, tensor(name, FLOAT, new long[0], raw.array()));
         return this;
     }
 
     /** A 1-D int64 initializer. */
-    public TestOnnx longs(String name, long... values) {
+    public OnnxGraph longs(String name, long... values) {
         ByteBuffer raw = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (long v : values) {
             raw.putLong(v);
@@ -91,10 +96,10 @@ public final class TestOnnx {
         string(opset, 1, "");
         varintField(opset, 2, 17);
         field(model, 8, opset.toByteArray());
-        string(model, 2, "sdxl4j-test");
+        string(model, 2, "sdxl4j");
         ByteArrayOutputStream g = new ByteArrayOutputStream();
         g.writeBytes(graph.toByteArray());
-        string(g, 2, "test");
+        string(g, 2, "sdxl4j");
         field(model, 7, g.toByteArray());
         return model.toByteArray();
     }
@@ -105,6 +110,20 @@ public final class TestOnnx {
     }
 
     private static byte[] valueInfo(String name, int type, Object... dims) {
+        ByteArrayOutputStream tensorType = new ByteArrayOutputStream();
+        varintField(tensorType, 1, type);
+        if (dims != null) {
+            field(tensorType, 2, shape(dims));
+        }
+        ByteArrayOutputStream typeProto = new ByteArrayOutputStream();
+        field(typeProto, 1, tensorType.toByteArray());
+        ByteArrayOutputStream vi = new ByteArrayOutputStream();
+        string(vi, 1, name);
+        field(vi, 2, typeProto.toByteArray());
+        return vi.toByteArray();
+    }
+
+    private static byte[] shape(Object[] dims) {
         ByteArrayOutputStream shape = new ByteArrayOutputStream();
         for (Object d : dims) {
             ByteArrayOutputStream dim = new ByteArrayOutputStream();
@@ -115,15 +134,7 @@ public final class TestOnnx {
             }
             field(shape, 1, dim.toByteArray());
         }
-        ByteArrayOutputStream tensorType = new ByteArrayOutputStream();
-        varintField(tensorType, 1, type);
-        field(tensorType, 2, shape.toByteArray());
-        ByteArrayOutputStream typeProto = new ByteArrayOutputStream();
-        field(typeProto, 1, tensorType.toByteArray());
-        ByteArrayOutputStream vi = new ByteArrayOutputStream();
-        string(vi, 1, name);
-        field(vi, 2, typeProto.toByteArray());
-        return vi.toByteArray();
+        return shape.toByteArray();
     }
 
     private static byte[] tensor(String name, int type, long[] dims, byte[] raw) {

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: Apache-2.0
+package io.sdxl4j.javacpp;
+
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtMemTypeDefault;
+
+import io.sdxl4j.SdxlException;
+import io.sdxl4j.random.NoiseSource;
+import io.sdxl4j.tensor.DataType;
+import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.Shapes;
+import io.sdxl4j.tensor.Tensor;
+import io.sdxl4j.tensor.TensorOps;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.onnxruntime.Allocator;
+import org.bytedeco.onnxruntime.IoBinding;
+import org.bytedeco.onnxruntime.MemoryInfo;
+import org.bytedeco.onnxruntime.RunOptions;
+import org.bytedeco.onnxruntime.Session;
+import org.bytedeco.onnxruntime.Value;
+
+/**
+ * {@link TensorOps} on {@link OrtTensor}s: the loop's arithmetic stays where the tensors are. Each
+ * operation runs one {@link Kernel} graph through its own ONNX Runtime session on the engine's
+ * provider, through an {@code IoBinding} made the first time that operation meets that
+ * combination of tensors and kept by the output tensor; later calls only write the scalar
+ * coefficients and run. The schedulers, guidance and inpainting drive this exactly as they drive
+ * {@link io.sdxl4j.tensor.HostTensorOps}: one implementation of the math, host or device.
+ *
+ * <p>Small graphs through the session machinery rather than CUDA kernels of this module: they
+ * need no nvcc at build time, run on every provider the build has (so the CPU tests exercise the
+ * same code path as a GPU), and cost one session run each (measured in {@code bench/RESULTS.md});
+ * the UNet call they sit beside is five orders of magnitude longer.
+ */
+final class OrtTensorOps implements TensorOps, AutoCloseable {
+
+    private final Map<Kernel, Session> sessions = new EnumMap<>(Kernel.class);
+    private final Function<byte[], Session> open;
+    private final MemoryInfo memory;
+    private final MemoryInfo hostMemory;
+    private final DeviceMemory transfers;
+    private final RunOptions runOptions = new RunOptions();
+    private final BytePointer[] tensorNames = names(Kernel.TENSOR_INPUTS);
+    private final BytePointer[] scalarNames = names(Kernel.SCALAR_INPUTS);
+    private final BytePointer outName = new BytePointer("out");
+    private Allocator allocator;
+    private boolean closed;
+
+    /**
+     * @param open      opens a kernel model as a session on the engine's provider
+     * @param memory    the memory the tensors live in (CUDA device memory, or the CPU's)
+     * @param transfers the copies into and out of that memory
+     */
+    OrtTensorOps(Function<byte[], Session> open, MemoryInfo memory, DeviceMemory transfers) {
+        this.open = open;
+        this.memory = memory;
+        this.transfers = transfers;
+        this.hostMemory = MemoryInfo.CreateCpu(org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator,
+                OrtMemTypeDefault);
+    }
+
+    private static BytePointer[] names(String[] names) {
+        BytePointer[] p = new BytePointer[names.length];
+        for (int i = 0; i < names.length; i++) {
+            p[i] = new BytePointer(names[i]);
+        }
+        return p;
+    }
+
+    /** The memory the tensors live in. */
+    MemoryInfo memory() {
+        return memory;
+    }
+
+    private Session session(Kernel k) {
+        checkOpen();
+        Session s = sessions.get(k);
+        if (s == null) {
+            s = open.apply(k.model());
+            sessions.put(k, s);
+        }
+        return s;
+    }
+
+    private Allocator allocator() {
+        if (allocator == null) {
+            // An allocator comes from a session; any kernel's session shares the provider's.
+            allocator = new Allocator(session(Kernel.SCALE), memory.asOrtMemoryInfo());
+        }
+        return allocator;
+    }
+
+    // --- tensors ----------------------------------------------------------------------------------
+
+    @Override
+    public OrtTensor allocate(long... shape) {
+        return allocate(DataType.FLOAT32, shape);
+    }
+
+    @Override
+    public OrtTensor allocate(DataType type, long... shape) {
+        checkOpen();
+        OrtTensor t = OrtTensor.allocate(allocator(), type, shape);
+        transfers.zero(t.data(), t.bytes());
+        return t;
+    }
+
+    @Override
+    public boolean hostResident() {
+        return false;
+    }
+
+    @Override
+    public void upload(Tensor dst, HostTensor src) {
+        OrtTensor d = tensor(dst);
+        requireSameLayout(d, src);
+        transfers.upload(d.data(), d.hostPointer(src), d.bytes());
+    }
+
+    @Override
+    public void download(HostTensor dst, Tensor src) {
+        OrtTensor s = tensor(src);
+        requireSameLayout(s, dst);
+        transfers.download(s.hostPointer(dst), s.data(), s.bytes());
+    }
+
+    private static void requireSameLayout(OrtTensor t, HostTensor h) {
+        if (t.dataType() != h.dataType() || t.elementCount() != h.elementCount()) {
+            throw new IllegalArgumentException("copy between " + t + " and " + h);
+        }
+    }
+
+    @Override
+    public OrtTensor slice(Tensor t, long from, long to) {
+        OrtTensor x = tensor(t);
+        long[] shape = x.dims();
+        if (shape.length == 0 || from < 0 || to > shape[0] || from > to) {
+            throw new IllegalArgumentException("slice [" + from + ", " + to + ") of shape " + Shapes.format(shape));
+        }
+        long row = Shapes.elementCount(shape) / Math.max(shape[0], 1);
+        return x.view(memory, from * row, Shapes.withBatch(shape, to - from));
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        OrtTensor d = tensor(dst);
+        OrtTensor s = tensor(src);
+        if (d.dataType() != s.dataType() || d.elementCount() != s.elementCount()) {
+            throw new IllegalArgumentException("copy " + s + " into " + d);
+        }
+        if (d != s) {
+            transfers.copy(d.data(), s.data(), d.bytes());
+        }
+    }
+
+    // --- arithmetic -------------------------------------------------------------------------------
+
+    @Override
+    public void scale(Tensor dst, float a, Tensor x) {
+        run(Kernel.SCALE, dst, x, null, null, a, 0, 0);
+    }
+
+    @Override
+    public void axpby(Tensor dst, float a, Tensor x, float b, Tensor y) {
+        run(Kernel.AXPBY, dst, x, y, null, a, b, 0);
+    }
+
+    @Override
+    public void axpbypcz(Tensor dst, float a, Tensor x, float b, Tensor y, float c, Tensor z) {
+        run(Kernel.AXPBYPCZ, dst, x, y, z, a, b, c);
+    }
+
+    @Override
+    public void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count) {
+        switch (count) {
+            case 1 -> scale(dst, weights[0], terms[0]);
+            case 2 -> axpby(dst, weights[0], terms[0], weights[1], terms[1]);
+            case 3 -> axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
+            default -> {
+                if (count < 1) {
+                    throw new IllegalArgumentException("count: " + count + " terms");
+                }
+                // As the host ops: the first three, then a running sum; dst may alias terms[0] only.
+                axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
+                for (int k = 3; k < count; k++) {
+                    if (terms[k] == dst) {
+                        throw new IllegalArgumentException("dst aliases term " + k);
+                    }
+                    run(Kernel.ACCUMULATE, dst, dst, terms[k], null, weights[k], 0, 0);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void scaleIntoChannels(Tensor dst, int channelOffset, float a, Tensor src) {
+        OrtTensor d = tensor(dst);
+        OrtTensor s = tensor(src);
+        long[] ds = d.dims();
+        long[] ss = s.dims();
+        if (ds.length != 4 || ss.length != 4 || ds[0] != ss[0] || ds[2] != ss[2] || ds[3] != ss[3]
+                || channelOffset < 0 || channelOffset + ss[1] > ds[1]) {
+            throw new IllegalArgumentException("channels " + channelOffset + "+ of " + d + " from " + s);
+        }
+        if (channelOffset == 0 && ss[1] == ds[1]) {
+            scale(d, a, s);
+            return;
+        }
+        // Each item's channel range is one contiguous block: scale item by item into views.
+        long plane = ss[2] * ss[3];
+        long[] block = {1, ss[1], ss[2], ss[3]};
+        for (int n = 0; n < ss[0]; n++) {
+            OrtTensor to = d.view(memory, (n * ds[1] + channelOffset) * plane, block);
+            OrtTensor from = s.view(memory, n * ss[1] * plane, block);
+            scale(to, a, from);
+        }
+    }
+
+    @Override
+    public void maskedBlend(Tensor dst, Tensor keep, Tensor mask) {
+        OrtTensor d = tensor(dst);
+        long[] ds = d.dims();
+        long[] ms = tensor(mask).dims();
+        if (d.elementCount() != tensor(keep).elementCount() || ms.length != 4 || ds.length != 4 || ms[0] != ds[0]
+                || ms[1] != 1 || ms[2] != ds[2] || ms[3] != ds[3]) {
+            throw new IllegalArgumentException("blend " + d + " with " + keep + " under mask " + mask);
+        }
+        run(Kernel.BLEND, dst, dst, keep, mask, 0, 0, 0);
+    }
+
+    @Override
+    public void clamp(Tensor dst, Tensor x, float lo, float hi) {
+        run(Kernel.CLIP, dst, x, null, null, lo, hi, 0);
+    }
+
+    @Override
+    public void stdPerItem(Tensor x, double[] out) {
+        OrtTensor t = tensor(x);
+        int items = (int) t.dims()[0];
+        if (out.length < items) {
+            throw new IllegalArgumentException("out: " + out.length + " slots for " + items + " items");
+        }
+        KernelRun r = binding(Kernel.MEAN_SQUARED_DEVIATION, t, t, null, null);
+        r.run(0, 0, 0);
+        long per = t.elementCount() / Math.max(items, 1);
+        for (int i = 0; i < items; i++) {
+            // Bessel's correction, as torch's std: Σ(x − mean)² / (n − 1).
+            out[i] = Math.sqrt(r.hostOut.get(i) * per / Math.max(per - 1, 1));
+        }
+    }
+
+    @Override
+    public void randn(Tensor dst, NoiseSource noise) {
+        // The draws are the CPU generator's (as diffusers draws on the CPU and moves the noise).
+        OrtTensor d = tensor(dst);
+        HostTensor staging = d.staging();
+        noise.randn(staging.floatBuffer(), staging.size());
+        upload(d, staging);
+    }
+
+    /** {@code dst = cast(src)} between float32 and float16 (the boundary of fp16 exports). */
+    void cast(OrtTensor dst, OrtTensor src) {
+        Kernel k = src.dataType() == DataType.FLOAT32 ? Kernel.TO_HALF : Kernel.TO_FLOAT;
+        run(k, dst, src, null, null, 0, 0, 0);
+    }
+
+    private void run(Kernel k, Tensor dst, Tensor x, Tensor y, Tensor z, float s0, float s1, float s2) {
+        OrtTensor d = tensor(dst);
+        long n = d.elementCount();
+        OrtTensor tx = operand(x, n);
+        OrtTensor ty = y == null ? null : operand(y, n);
+        // The mask of a blend broadcasts over the channels; every other operand has dst's size.
+        OrtTensor tz = z == null ? null : k == Kernel.BLEND ? tensor(z) : operand(z, n);
+        binding(k, d, tx, ty, tz).run(s0, s1, s2);
+    }
+
+    private static OrtTensor operand(Tensor t, long count) {
+        OrtTensor o = tensor(t);
+        if (o.elementCount() != count) {
+            throw new IllegalArgumentException("operand of " + o.elementCount() + " elements, expected " + count);
+        }
+        return o;
+    }
+
+    /** The binding of kernel {@code k} writing {@code out} from these operands: found, or made once. */
+    private KernelRun binding(Kernel k, OrtTensor out, OrtTensor x, OrtTensor y, OrtTensor z) {
+        List<AutoCloseable> writers = out.writers;
+        for (int i = 0; i < writers.size(); i++) {
+            KernelRun r = (KernelRun) writers.get(i);
+            if (r.kernel == k && r.x == x && r.y == y && r.z == z) {
+                return r;
+            }
+        }
+        // A miss: first drop bindings whose operands were closed (a past generation's temporaries).
+        writers.removeIf(w -> {
+            KernelRun r = (KernelRun) w;
+            boolean stale = r.x.isClosed() || (r.y != null && r.y.isClosed()) || (r.z != null && r.z.isClosed());
+            if (stale) {
+                r.close();
+            }
+            return stale;
+        });
+        KernelRun r = new KernelRun(k, out, x, y, z);
+        writers.add(r);
+        return r;
+    }
+
+    private static OrtTensor tensor(Tensor t) {
+        if (t instanceof OrtTensor o) {
+            return o;
+        }
+        throw new IllegalArgumentException("not a tensor of the javacpp engine: " + t);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("javacpp engine closed");
+        }
+    }
+
+    /**
+     * One kernel bound to its tensors. The scalars live in a small tensor of the engine's memory,
+     * bound once; each run copies the new values into it (binding a host value again instead would
+     * allocate, and ONNX Runtime copies a host input to the device when it is bound, not when the
+     * session runs).
+     */
+    private final class KernelRun implements AutoCloseable {
+        final Kernel kernel;
+        final OrtTensor x;
+        final OrtTensor y;
+        final OrtTensor z;
+        final Session session;
+        final IoBinding io;
+        final FloatPointer scalars;
+        final OrtTensor scalarBlock;
+        final DoublePointer hostOut;
+        final Value hostOutValue;
+
+        KernelRun(Kernel kernel, OrtTensor out, OrtTensor x, OrtTensor y, OrtTensor z) {
+            this.kernel = kernel;
+            this.x = x;
+            this.y = y;
+            this.z = z;
+            this.session = session(kernel);
+            this.io = new IoBinding(session);
+            OrtTensor[] operands = {x, y, z};
+            for (int i = 0; i < kernel.tensors; i++) {
+                io.BindInput(tensorNames[i], operands[i].value());
+            }
+            this.scalars = new FloatPointer(Math.max(kernel.scalars, 1));
+            this.scalarBlock = kernel.scalars > 0 ? allocate(kernel.scalars) : null;
+            for (int i = 0; i < kernel.scalars; i++) {
+                io.BindInput(scalarNames[i], scalarBlock.view(memory, i, new long[0]).value());
+            }
+            if (kernel == Kernel.MEAN_SQUARED_DEVIATION) {
+                long items = x.dims()[0];
+                hostOut = new DoublePointer(items);
+                try (LongPointer shape = new LongPointer(1)) {
+                    shape.put(0, items);
+                    hostOutValue = Value.CreateTensor(hostMemory.asOrtMemoryInfo(), hostOut, items * 8, shape, 1,
+                            org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE);
+                }
+                io.BindOutput(outName, hostOutValue);
+            } else {
+                hostOut = null;
+                hostOutValue = null;
+                io.BindOutput(outName, out.value());
+            }
+        }
+
+        void run(float s0, float s1, float s2) {
+            if (kernel.scalars > 0) {
+                scalars.put(0, s0);
+                if (kernel.scalars > 1) {
+                    scalars.put(1, s1);
+                }
+                if (kernel.scalars > 2) {
+                    scalars.put(2, s2);
+                }
+                transfers.upload(scalarBlock.data(), scalars, 4L * kernel.scalars);
+            }
+            try {
+                session.Run(runOptions, io);
+                if (hostOut != null) {
+                    io.SynchronizeOutputs();
+                }
+            } catch (RuntimeException e) {
+                throw new SdxlException("javacpp engine: kernel " + kernel + " failed: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() {
+            io.close();
+            if (scalarBlock != null) {
+                scalarBlock.close();
+            }
+            scalars.close();
+            if (hostOutValue != null) {
+                hostOutValue.close();
+                hostOut.close();
+            }
+        }
+    }
+
+    /** Closes the kernel sessions and the allocator; the engine's tensors must be closed before. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (allocator != null) {
+            allocator.close();
+        }
+        Natives.closeAll(new java.util.ArrayList<>(sessions.values()));
+        sessions.clear();
+        runOptions.close();
+        hostMemory.close();
+        outName.close();
+        for (BytePointer p : tensorNames) {
+            p.close();
+        }
+        for (BytePointer p : scalarNames) {
+            p.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "OrtTensorOps[" + memory + "]";
+    }
+}
