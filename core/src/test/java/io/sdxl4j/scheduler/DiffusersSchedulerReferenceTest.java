@@ -7,19 +7,29 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.engine.Engine;
+import io.sdxl4j.engine.Engines;
 import io.sdxl4j.random.TorchGenerator;
 import io.sdxl4j.tensor.HostTensor;
 import io.sdxl4j.tensor.HostTensorOps;
+import io.sdxl4j.tensor.Tensor;
+import io.sdxl4j.tensor.TensorOps;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.FileSystemAlreadyExistsException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -35,6 +45,8 @@ class DiffusersSchedulerReferenceTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HostTensorOps OPS = HostTensorOps.INSTANCE;
+    /** One engine per name on the class path; their ops drive the trajectories (host or device tensors). */
+    private static final Map<String, Engine> ENGINES = new TreeMap<>();
     private static final long[] SHAPE = {1, 4, 8, 8};
     private static final JsonNode COMMON = read("_common.json");
 
@@ -49,6 +61,22 @@ class DiffusersSchedulerReferenceTest {
             }
         }
         return out.stream();
+    }
+
+    /** Every variant on every engine on the class path. */
+    static Stream<Arguments> variantsOnEngines() throws IOException {
+        List<Arguments> variants = variants().toList();
+        return Engines.available().stream().sorted().flatMap(engine -> variants.stream()
+                .map(v -> Arguments.of(engine, v.get()[0], v.get()[1])));
+    }
+
+    private static TensorOps ops(String engine) {
+        return ENGINES.computeIfAbsent(engine, e -> Engines.create(PipelineOptions.builder().engine(e).build())).ops();
+    }
+
+    @AfterAll
+    static void closeEngines() {
+        ENGINES.values().forEach(Engine::close);
     }
 
     @Test
@@ -75,67 +103,86 @@ class DiffusersSchedulerReferenceTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("variants")
-    void trajectoriesMatchDiffusers(String variant, JsonNode ref) {
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("variantsOnEngines")
+    void trajectoriesMatchDiffusers(String engine, String variant, JsonNode ref) {
+        TensorOps ops = ops(engine);
         for (JsonNode run : ref.path("trajectories")) {
-            String where = variant + " " + run.path("spacing").asText() + " " + run.path("steps").asInt() + " steps";
+            String where = engine + " " + variant + " " + run.path("spacing").asText() + " " + run.path("steps").asInt()
+                    + " steps";
             try (Scheduler s = create(ref, run.path("spacing").asText());
-                 HostTensor latents = HostTensor.floats(SHAPE);
+                 Tensor latents = ops.allocate(SHAPE);
+                 Tensor output = ops.allocate(SHAPE);
+                 HostTensor hostLatents = HostTensor.floats(SHAPE);
                  HostTensor input = HostTensor.floats(SHAPE);
-                 HostTensor output = HostTensor.floats(SHAPE)) {
+                 HostTensor hostOutput = HostTensor.floats(SHAPE)) {
                 s.setTimesteps(run.path("steps").asInt());
-                s.begin(OPS, SHAPE);
+                s.begin(ops, SHAPE);
                 TorchGenerator generator = new TorchGenerator(0);
-                OPS.randn(latents, generator);
-                OPS.scale(latents, (float) s.initNoiseSigma(), latents);
+                ops.randn(latents, generator);
+                ops.scale(latents, (float) s.initNoiseSigma(), latents);
                 assertTimesteps(doubles(run.path("timesteps")), s.timesteps(), where);
                 for (int i = 0; i < s.evaluationCount(); i++) {
-                    OPS.scale(input, (float) s.inputScale(i), latents);
-                    model(input, s.timestep(i), output);
+                    ops.download(hostLatents, latents);
+                    OPS.scale(input, (float) s.inputScale(i), hostLatents);
+                    model(input, s.timestep(i), hostOutput);
+                    ops.upload(output, hostOutput);
                     if (i == 0 && run.has("first_model_input")) {
                         assertClose(doubles(run.path("first_model_input")), toDoubles(input), 1e-5,
                                 where + ": first model input");
                     }
                     s.step(output, i, latents, generator);
                     if (i == 0) {
-                        assertClose(doubles(run.path("first_step_latents")), toDoubles(latents), 1e-4,
+                        ops.download(hostLatents, latents);
+                        assertClose(doubles(run.path("first_step_latents")), toDoubles(hostLatents), 1e-4,
                                 where + ": latents after the first step");
                     }
                 }
-                assertClose(doubles(run.path("final_latents")), toDoubles(latents), 1e-4, where + ": final latents");
+                ops.download(hostLatents, latents);
+                assertClose(doubles(run.path("final_latents")), toDoubles(hostLatents), 1e-4,
+                        where + ": final latents");
             }
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("variants")
-    void img2imgStartsPartWayAsDiffusersDoes(String variant, JsonNode ref) {
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("variantsOnEngines")
+    void img2imgStartsPartWayAsDiffusersDoes(String engine, String variant, JsonNode ref) {
+        TensorOps ops = ops(engine);
         JsonNode run = ref.path("img2img");
-        String where = variant + " img2img";
+        String where = engine + " " + variant + " img2img";
         try (Scheduler s = create(ref, run.path("spacing").asText());
-             HostTensor init = HostTensor.of(floats(COMMON.path("img2img_init_latents")), SHAPE);
-             HostTensor noise = HostTensor.floats(SHAPE);
-             HostTensor latents = HostTensor.floats(SHAPE);
+             HostTensor hostInit = HostTensor.of(floats(COMMON.path("img2img_init_latents")), SHAPE);
+             Tensor init = ops.onEngine(hostInit);
+             Tensor noise = ops.allocate(SHAPE);
+             Tensor latents = ops.allocate(SHAPE);
+             Tensor output = ops.allocate(SHAPE);
+             HostTensor hostLatents = HostTensor.floats(SHAPE);
              HostTensor input = HostTensor.floats(SHAPE);
-             HostTensor output = HostTensor.floats(SHAPE)) {
+             HostTensor hostOutput = HostTensor.floats(SHAPE)) {
             s.setTimesteps(run.path("num_inference_steps").asInt());
-            s.begin(OPS, SHAPE);
+            s.begin(ops, SHAPE);
             int begin = run.path("t_start").asInt() * s.order();
             TorchGenerator generator = new TorchGenerator(1);
-            OPS.randn(noise, generator);
+            ops.randn(noise, generator);
             s.addNoise(init, noise, begin, latents);
-            assertClose(doubles(run.path("noised_start_latents")), toDoubles(latents), 1e-5, where + ": noised start");
+            ops.download(hostLatents, latents);
+            assertClose(doubles(run.path("noised_start_latents")), toDoubles(hostLatents), 1e-5,
+                    where + ": noised start");
             for (int i = begin; i < s.evaluationCount(); i++) {
-                OPS.scale(input, (float) s.inputScale(i), latents);
-                model(input, s.timestep(i), output);
+                ops.download(hostLatents, latents);
+                OPS.scale(input, (float) s.inputScale(i), hostLatents);
+                model(input, s.timestep(i), hostOutput);
+                ops.upload(output, hostOutput);
                 s.step(output, i, latents, generator);
                 if (i == begin) {
-                    assertClose(doubles(run.path("first_step_latents")), toDoubles(latents), 1e-4,
+                    ops.download(hostLatents, latents);
+                    assertClose(doubles(run.path("first_step_latents")), toDoubles(hostLatents), 1e-4,
                             where + ": latents after the first step");
                 }
             }
-            assertClose(doubles(run.path("final_latents")), toDoubles(latents), 1e-4, where + ": final latents");
+            ops.download(hostLatents, latents);
+            assertClose(doubles(run.path("final_latents")), toDoubles(hostLatents), 1e-4, where + ": final latents");
         }
     }
 
@@ -255,17 +302,26 @@ class DiffusersSchedulerReferenceTest {
         return d;
     }
 
+    /** The reference folder: a directory, or a folder of the test jar when another module runs these tests. */
     private static Path dir() {
         try {
-            return Path.of(DiffusersSchedulerReferenceTest.class.getResource("diffusers").toURI());
-        } catch (URISyntaxException e) {
+            URI uri = DiffusersSchedulerReferenceTest.class.getResource("diffusers").toURI();
+            if (uri.getScheme().equals("jar")) {
+                try {
+                    FileSystems.newFileSystem(uri, Map.of());
+                } catch (FileSystemAlreadyExistsException alreadyOpen) {
+                    // opened by an earlier call
+                }
+            }
+            return Path.of(uri);
+        } catch (URISyntaxException | IOException e) {
             throw new IllegalStateException(e);
         }
     }
 
     private static JsonNode read(String name) {
-        try {
-            return JSON.readTree(dir().resolve(name).toFile());
+        try (var in = Files.newInputStream(dir().resolve(name))) {
+            return JSON.readTree(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
