@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.bench;
 
+import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.bench.synthetic.SyntheticConfig;
 import io.sdxl4j.bench.synthetic.SyntheticSdxl;
@@ -60,6 +61,21 @@ final class BenchModel implements AutoCloseable {
             return Path.of(dir);
         }
         return synthetic(Boolean.getBoolean("sdxl4j.fp16"));
+    }
+
+    /**
+     * The options of an engine on the provider of {@code -Dsdxl4j.provider}: {@code cpu} (default),
+     * {@code cuda}, or {@code cuda-graph} (CUDA with CUDA graphs, engine {@code javacpp}).
+     */
+    static PipelineOptions options(String engine) {
+        String provider = System.getProperty("sdxl4j.provider", "cpu");
+        return PipelineOptions.builder().engine(engine).provider(switch (provider) {
+            case "cpu" -> ExecutionProvider.cpu();
+            case "cuda" -> ExecutionProvider.cuda();
+            case "cuda-graph" -> ExecutionProvider.cuda().withCudaGraph(true);
+            default -> throw new IllegalArgumentException("sdxl4j.provider: '" + provider
+                    + "' is not cpu, cuda or cuda-graph");
+        }).build();
     }
 
     /** The synthetic SDXL of {@code -Dsdxl4j.synthetic}, in fp32 or fp16. */

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.bench;
 
-import io.sdxl4j.PipelineOptions;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -39,8 +38,11 @@ public class DenoisingStepBench {
     @Param({"512", "768", "1024"})
     public int size;
 
-    /** The engine, by its registered name. */
-    @Param({"ort", "javacpp"})
+    /**
+     * The engine, by its registered name; {@code javacpp-resident} is the javacpp engine's device
+     * path taken on the CPU (loop tensors in ONNX Runtime's memory, arithmetic in kernel graphs).
+     */
+    @Param({"ort", "javacpp", "javacpp-resident"})
     public String engine;
 
     /** Steps of the schedule the benchmark cycles through. */
@@ -51,7 +53,7 @@ public class DenoisingStepBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        f = new StepFixture(new BenchModel(PipelineOptions.builder().engine(engine).build()), size, steps);
+        f = new StepFixture(new BenchModel(BenchModel.options(engine)), size, steps);
     }
 
     /** UNet + guidance + scheduler step, cycling through the schedule. */

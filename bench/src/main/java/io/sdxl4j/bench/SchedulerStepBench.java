@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.bench;
 
+import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.engine.Engine;
+import io.sdxl4j.engine.Engines;
 import io.sdxl4j.random.TorchGenerator;
 import io.sdxl4j.scheduler.Scheduler;
 import io.sdxl4j.scheduler.SchedulerConfig;
 import io.sdxl4j.scheduler.SchedulerType;
-import io.sdxl4j.tensor.HostTensor;
-import io.sdxl4j.tensor.HostTensorOps;
+import io.sdxl4j.tensor.Tensor;
+import io.sdxl4j.tensor.TensorOps;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,9 +26,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One update of each scheduler on SDXL's 1024×1024 latents ([1, 4, 128, 128]) on the host,
- * cycling through a 30-step schedule (8 for LCM): the per-step cost a scheduler adds to the UNet
- * call.
+ * One update of each scheduler on SDXL's 1024×1024 latents ([1, 4, 128, 128]), cycling through a
+ * 30-step schedule (8 for LCM): the per-step cost a scheduler adds to the UNet call, by each
+ * engine's operations ({@code ort}: host memory; {@code javacpp-resident}: the device path's
+ * kernel graphs, here on the CPU).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,22 +45,29 @@ public class SchedulerStepBench {
         "kdpm2_a", "kdpm2_a_karras", "lcm", "pndm"})
     public String scheduler;
 
+    /** The engine whose operations run the update. */
+    @Param({"ort"})
+    public String engine;
+
+    private static final long[] SHAPE = {1, 4, 128, 128};
+    private Engine e;
+    private TensorOps ops;
     private Scheduler s;
-    private HostTensor latents;
-    private HostTensor modelOutput;
+    private Tensor latents;
+    private Tensor modelOutput;
     private TorchGenerator noise;
     private int index;
 
     @Setup(Level.Trial)
     public void setUp() {
-        HostTensorOps ops = HostTensorOps.INSTANCE;
+        e = Engines.create(PipelineOptions.builder().engine(engine).build());
+        ops = e.ops();
         s = SchedulerType.parse(scheduler).create(SchedulerConfig.sdxlDefault());
         s.setTimesteps(scheduler.equals("lcm") ? 8 : 30);
-        long[] shape = {1, 4, 128, 128};
-        s.begin(ops, shape);
+        s.begin(ops, SHAPE);
         noise = new TorchGenerator(0);
-        latents = HostTensor.floats(shape);
-        modelOutput = HostTensor.floats(shape);
+        latents = ops.allocate(SHAPE);
+        modelOutput = ops.allocate(SHAPE);
         ops.randn(latents, noise);
         ops.randn(modelOutput, noise);
     }
@@ -67,7 +78,7 @@ public class SchedulerStepBench {
         s.step(modelOutput, index, latents, noise);
         index = (index + 1) % s.evaluationCount();
         if (index == 0) {
-            s.begin(HostTensorOps.INSTANCE, latents.shape());
+            s.begin(ops, SHAPE);
         }
     }
 
@@ -76,5 +87,6 @@ public class SchedulerStepBench {
         s.close();
         latents.close();
         modelOutput.close();
+        e.close();
     }
 }

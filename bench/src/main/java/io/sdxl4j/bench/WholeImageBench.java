@@ -3,7 +3,6 @@ package io.sdxl4j.bench;
 
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
-import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlPipeline;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,6 +43,10 @@ public class WholeImageBench {
     @Param({"30"})
     public int steps;
 
+    /** The engine, by its registered name; the provider comes from {@code -Dsdxl4j.provider}. */
+    @Param({"ort"})
+    public String engine;
+
     private Path dir;
     private SdxlPipeline pipeline;
     private GenerationRequest request;
@@ -51,7 +54,7 @@ public class WholeImageBench {
     @Setup(Level.Trial)
     public void setUp() {
         dir = BenchModel.folder();
-        pipeline = SdxlPipeline.load(dir, PipelineOptions.defaults());
+        pipeline = SdxlPipeline.load(dir, BenchModel.options(engine));
         request = GenerationRequest.builder("a photo of an astronaut riding a horse on the moon")
                 .negativePrompt("blurry").width(size).height(size).steps(steps).seed(42).build();
     }
