@@ -43,13 +43,20 @@ final class JavaCppBinding implements Binding {
     private final List<AutoCloseable> owned = new ArrayList<>();
     private boolean closed;
 
-    JavaCppBinding(Session session, String label, MemoryInfo hostMemory, OrtTensorOps resident) {
+    /**
+     * @param graphId the CUDA graph this binding captures and replays (ONNX Runtime's run option
+     *                {@code gpu_graph_id}), or -1 when the session captures none
+     */
+    JavaCppBinding(Session session, String label, MemoryInfo hostMemory, OrtTensorOps resident, int graphId) {
         this.session = session;
         this.label = label;
         this.hostMemory = hostMemory;
         this.resident = resident;
         this.io = own(new IoBinding(session));
         this.runOptions = own(new RunOptions());
+        if (graphId >= 0) {
+            runOptions.AddConfigEntry("gpu_graph_id", Integer.toString(graphId));
+        }
     }
 
     private <T extends AutoCloseable> T own(T resource) {

@@ -32,6 +32,8 @@ import org.bytedeco.onnxruntime.SessionOptions;
 import org.bytedeco.onnxruntime.StringStringMap;
 import org.bytedeco.onnxruntime.StringVector;
 import org.bytedeco.onnxruntime.TensorRTProviderOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine on ONNX Runtime's C++ API through the JavaCPP preset ({@code org.bytedeco:onnxruntime}),
@@ -45,6 +47,8 @@ import org.bytedeco.onnxruntime.TensorRTProviderOptions;
  */
 public final class JavaCppEngine implements Engine {
 
+    private static final Logger LOG = LoggerFactory.getLogger(JavaCppEngine.class);
+
     /** The engine's name. */
     public static final String NAME = "javacpp";
 
@@ -54,7 +58,6 @@ public final class JavaCppEngine implements Engine {
     private final String name;
     private final PipelineOptions options;
     private final Env env;
-    private final List<String> providers;
     /** The loop's arithmetic where the loop's tensors live in ONNX Runtime's memory; null for host memory. */
     private final OrtTensorOps residentOps;
     private boolean closed;
@@ -72,8 +75,7 @@ public final class JavaCppEngine implements Engine {
     JavaCppEngine(String name, PipelineOptions options, boolean residentOnCpu) {
         this.name = name;
         this.options = options;
-        this.providers = availableProviders();
-        requireProvider(options.provider(), providers);
+        requireProvider(options.provider(), availableProviders());
         this.env = new Env(ORT_LOGGING_LEVEL_ERROR, "sdxl4j");
         int device = deviceId(options.provider());
         if (device >= 0) {
@@ -168,10 +170,27 @@ public final class JavaCppEngine implements Engine {
     }
 
     private EngineSession create(Path file, String label, boolean optimize, OptimizedModelCache.Entry save) {
+        boolean graph = options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph();
+        try {
+            return create(file, label, optimize, save, graph);
+        } catch (SdxlException e) {
+            if (!graph) {
+                throw e;
+            }
+            // ONNX Runtime captures a CUDA graph only when every node of the model runs on CUDA; a
+            // model that keeps nodes on the CPU (shape arithmetic of some exports) fails to load
+            // with it, and runs without.
+            LOG.warn("{}: no CUDA graph for this model ({}); running it without", label, e.getMessage());
+            return create(file, label, optimize, save, false);
+        }
+    }
+
+    private EngineSession create(Path file, String label, boolean optimize, OptimizedModelCache.Entry save,
+                                 boolean cudaGraph) {
         List<Pointer> owned = new ArrayList<>();
         try {
             SessionOptions so = own(owned, new SessionOptions());
-            configure(so, owned, optimize ? optLevel(options.graphOptimization()) : ORT_DISABLE_ALL, true);
+            configure(so, owned, optimize ? optLevel(options.graphOptimization()) : ORT_DISABLE_ALL, true, cudaGraph);
             if (save != null) {
                 so.SetOptimizedModelFilePath(own(owned, new BytePointer(save.pending().toString())));
                 so.AddConfigEntry(OptimizedModelCache.EXTERNAL_FILE_KEY, save.pendingData());
@@ -181,7 +200,7 @@ public final class JavaCppEngine implements Engine {
             try (BytePointer path = new BytePointer(file.toString())) {
                 session = new Session(env, path, so);
             }
-            return new JavaCppSession(session, label, residentOps, owned);
+            return new JavaCppSession(session, label, residentOps, cudaGraph, owned);
         } catch (RuntimeException e) {
             Natives.closeAll(owned);
             // JavaCPP turns Ort::Exception into RuntimeException with ONNX Runtime's message.
@@ -193,7 +212,8 @@ public final class JavaCppEngine implements Engine {
     /**
      * A session of a kernel graph ({@link Kernel}) on the engine's provider: no graph optimization
      * (the graphs are as small as they can be, and must round as the host code does), no CUDA graph
-     * (their scalars are host inputs), and CUDA where the models run on TensorRT.
+     * (a graph of one or two element-wise kernels saves nothing, and each binding would need a
+     * graph of its own), and CUDA where the models run on TensorRT.
      */
     private Session kernelSession(byte[] model) {
         if (closed) {
@@ -201,7 +221,7 @@ public final class JavaCppEngine implements Engine {
         }
         List<Pointer> owned = new ArrayList<>();
         try (SessionOptions so = new SessionOptions(); BytePointer bytes = new BytePointer(model)) {
-            configure(so, owned, ORT_DISABLE_ALL, false);
+            configure(so, owned, ORT_DISABLE_ALL, false, false);
             return new Session(env, bytes, model.length, so);
         } finally {
             Natives.closeAll(owned);
@@ -210,9 +230,10 @@ public final class JavaCppEngine implements Engine {
 
     /**
      * Session options from the pipeline options. With {@code forModels} false (kernel sessions)
-     * TensorRT is replaced by CUDA and CUDA graphs are off.
+     * TensorRT is replaced by CUDA.
      */
-    private void configure(SessionOptions so, List<Pointer> owned, int optimizationLevel, boolean forModels) {
+    private void configure(SessionOptions so, List<Pointer> owned, int optimizationLevel, boolean forModels,
+                           boolean cudaGraph) {
         so.SetGraphOptimizationLevel(optimizationLevel);
         if (options.memoryPattern()) {
             so.EnableMemPattern();
@@ -234,7 +255,7 @@ public final class JavaCppEngine implements Engine {
             case ExecutionProvider.Cpu cpu -> {
             }
             case ExecutionProvider.Cuda cuda -> appendCuda(so, owned, cuda.deviceId(), cuda.convAlgoSearch(),
-                    cuda.memoryLimitBytes(), cuda.cudaGraph() && forModels);
+                    cuda.memoryLimitBytes(), cudaGraph);
             case ExecutionProvider.TensorRt trt when !forModels -> appendCuda(so, owned, trt.deviceId(),
                     ExecutionProvider.CudnnConvAlgoSearch.HEURISTIC, 0, false);
             case ExecutionProvider.TensorRt trt -> {

@@ -40,13 +40,17 @@ final class JavaCppSession implements EngineSession {
     private final MemoryInfo hostMemory;
     /** The engine's device operations; null when the loop runs on host memory. */
     private final OrtTensorOps resident;
+    /** Whether the session captures CUDA graphs; each binding then replays a graph of its own. */
+    private final boolean cudaGraph;
+    private int graphs;
     private boolean closed;
 
-    JavaCppSession(Session session, String label, OrtTensorOps resident, List<Pointer> options) {
+    JavaCppSession(Session session, String label, OrtTensorOps resident, boolean cudaGraph, List<Pointer> options) {
         this.session = session;
         this.label = label;
         this.options = new ArrayList<>(options);
         this.resident = resident;
+        this.cudaGraph = cudaGraph;
         this.inputs = specs(session, true);
         this.outputs = specs(session, false);
         this.hostMemory = MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
@@ -71,7 +75,10 @@ final class JavaCppSession implements EngineSession {
     public Binding bind(Map<String, ? extends Tensor> in, Map<String, ? extends Tensor> out) {
         checkOpen();
         Bindings.requireComplete(this, in, out);
-        JavaCppBinding binding = new JavaCppBinding(session, label, hostMemory, resident);
+        // A CUDA graph records the addresses of one binding: each binding (generation shape) gets
+        // its own graph id, so that a new shape captures a new graph instead of replaying another's.
+        JavaCppBinding binding = new JavaCppBinding(session, label, hostMemory, resident,
+                cudaGraph ? ++graphs : -1);
         try {
             for (Map.Entry<String, ? extends Tensor> e : in.entrySet()) {
                 binding.bind(Bindings.spec(this, e.getKey(), true), e.getValue(), true);

@@ -3,7 +3,6 @@ package io.sdxl4j.javacpp;
 
 import io.sdxl4j.tensor.DataType;
 import java.util.List;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.onnxruntime.global.onnxruntime;
 
 /** What the engine's classes share about native handles and ONNX element types. */
@@ -46,10 +45,5 @@ final class Natives {
             return DataType.INT32;
         }
         return null;
-    }
-
-    /** A pointer's address, for messages. */
-    static String address(Pointer p) {
-        return "0x" + Long.toHexString(p.address());
     }
 }

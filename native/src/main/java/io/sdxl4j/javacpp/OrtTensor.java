@@ -38,6 +38,8 @@ final class OrtTensor implements Tensor {
     private final List<OrtTensor> views = new ArrayList<>();
     /** Kernel bindings whose output is this tensor; see {@link OrtTensorOps}. */
     final List<AutoCloseable> writers = new ArrayList<>();
+    /** Kernel bindings that read this tensor: closed with it, so that none keeps its memory alive. */
+    final List<AutoCloseable> readers = new ArrayList<>();
     private HostTensor staging;
     private HostTensor lastHost;
     private Pointer lastHostPointer;
@@ -172,15 +174,23 @@ final class OrtTensor implements Tensor {
         }
         closed = true;
         for (OrtTensor v : views) {
-            Natives.closeAll(v.writers);
+            v.closeBindings();
             v.value.close();
         }
         views.clear();
-        Natives.closeAll(writers);
+        closeBindings();
         if (staging != null) {
             staging.close();
         }
         value.close();
+    }
+
+    /** Closes the kernel bindings that read or write this tensor (each removes itself from both lists). */
+    private void closeBindings() {
+        Natives.closeAll(new ArrayList<>(writers));
+        Natives.closeAll(new ArrayList<>(readers));
+        writers.clear();
+        readers.clear();
     }
 
     @Override

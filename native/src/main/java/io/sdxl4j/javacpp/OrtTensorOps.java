@@ -73,11 +73,6 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         return p;
     }
 
-    /** The memory the tensors live in. */
-    MemoryInfo memory() {
-        return memory;
-    }
-
     private Session session(Kernel k) {
         checkOpen();
         Session s = sessions.get(k);
@@ -297,18 +292,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
                 return r;
             }
         }
-        // A miss: first drop bindings whose operands were closed (a past generation's temporaries).
-        writers.removeIf(w -> {
-            KernelRun r = (KernelRun) w;
-            boolean stale = r.x.isClosed() || (r.y != null && r.y.isClosed()) || (r.z != null && r.z.isClosed());
-            if (stale) {
-                r.close();
-            }
-            return stale;
-        });
-        KernelRun r = new KernelRun(k, out, x, y, z);
-        writers.add(r);
-        return r;
+        return new KernelRun(k, out, x, y, z);
     }
 
     private static OrtTensor tensor(Tensor t) {
@@ -325,13 +309,15 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     }
 
     /**
-     * One kernel bound to its tensors. The scalars live in a small tensor of the engine's memory,
-     * bound once; each run copies the new values into it (binding a host value again instead would
-     * allocate, and ONNX Runtime copies a host input to the device when it is bound, not when the
-     * session runs).
+     * One kernel bound to its tensors, listed as a writer of its output and a reader of its
+     * operands, and closed when any of them is. The scalars live in a small tensor of the engine's
+     * memory, bound once; each run copies the new values into it (binding a host value again
+     * instead would allocate, and ONNX Runtime copies a host input to the device when it is bound,
+     * not when the session runs).
      */
     private final class KernelRun implements AutoCloseable {
         final Kernel kernel;
+        final OrtTensor out;
         final OrtTensor x;
         final OrtTensor y;
         final OrtTensor z;
@@ -341,9 +327,11 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         final OrtTensor scalarBlock;
         final DoublePointer hostOut;
         final Value hostOutValue;
+        boolean closed;
 
         KernelRun(Kernel kernel, OrtTensor out, OrtTensor x, OrtTensor y, OrtTensor z) {
             this.kernel = kernel;
+            this.out = out;
             this.x = x;
             this.y = y;
             this.z = z;
@@ -372,6 +360,12 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
                 hostOutValue = null;
                 io.BindOutput(outName, out.value());
             }
+            out.writers.add(this);
+            for (int i = 0; i < kernel.tensors; i++) {
+                if (operands[i] != out && !operands[i].readers.contains(this)) {
+                    operands[i].readers.add(this);
+                }
+            }
         }
 
         void run(float s0, float s1, float s2) {
@@ -397,6 +391,16 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
 
         @Override
         public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            out.writers.remove(this);
+            for (OrtTensor t : new OrtTensor[] {x, y, z}) {
+                if (t != null) {
+                    t.readers.remove(this);
+                }
+            }
             io.close();
             if (scalarBlock != null) {
                 scalarBlock.close();
@@ -419,6 +423,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         if (allocator != null) {
             allocator.close();
         }
+        memory.close();
         Natives.closeAll(new java.util.ArrayList<>(sessions.values()));
         sessions.clear();
         runOptions.close();

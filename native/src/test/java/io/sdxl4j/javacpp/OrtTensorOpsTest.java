@@ -204,6 +204,19 @@ class OrtTensorOpsTest {
     }
 
     @Test
+    void closingAnOperandReleasesTheBindingsThatReadIt() {
+        try (OrtTensor d = device.allocate(2, 3); OrtTensor y = device.allocate(2, 3)) {
+            OrtTensor x = device.allocate(2, 3);
+            device.axpby(d, 1f, x, 2f, y);
+            device.axpby(d, 1f, y, 2f, y);
+            assertEquals(2, d.writers.size());
+            x.close();
+            assertEquals(1, d.writers.size(), "the binding that read x is gone with it");
+            assertEquals(1, y.readers.size());
+        }
+    }
+
+    @Test
     void useAfterCloseThrowsAndCloseTwiceIsHarmless() {
         Tensor t = device.allocate(2, 3);
         t.close();
