@@ -35,8 +35,9 @@ import org.bytedeco.onnxruntime.Value;
  *
  * <p>Small graphs through the session machinery rather than CUDA kernels of this module: they
  * need no nvcc at build time, run on every provider the build has (so the CPU tests exercise the
- * same code path as a GPU), and cost one session run each (measured in {@code bench/RESULTS.md});
- * the UNet call they sit beside is five orders of magnitude longer.
+ * same code path as a GPU), and cost one session run each, which on the CPU measured no more than
+ * the host loop each replaces ({@code bench/RESULTS.md}, "Engines"); on a GPU that comparison is
+ * still to be measured.
  */
 final class OrtTensorOps implements TensorOps, AutoCloseable {
 
