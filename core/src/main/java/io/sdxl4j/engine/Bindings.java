@@ -32,6 +32,36 @@ public final class Bindings {
         }
     }
 
+    /** Binds one graph tensor of a binding under construction. */
+    @FunctionalInterface
+    public interface Binder {
+        void bind(TensorSpec spec, Tensor tensor, boolean input);
+    }
+
+    /**
+     * The shape of every engine's {@link EngineSession#bind}: checks that every input is bound,
+     * hands each named tensor with its declaration to {@code binder}, and closes {@code binding} if
+     * any of it fails.
+     *
+     * @return {@code binding}, complete
+     */
+    public static <B extends Binding> B bindAll(EngineSession session, Map<String, ? extends Tensor> in,
+                                                Map<String, ? extends Tensor> out, B binding, Binder binder) {
+        try {
+            requireComplete(session, in, out);
+            for (Map.Entry<String, ? extends Tensor> e : in.entrySet()) {
+                binder.bind(spec(session, e.getKey(), true), e.getValue(), true);
+            }
+            for (Map.Entry<String, ? extends Tensor> e : out.entrySet()) {
+                binder.bind(spec(session, e.getKey(), false), e.getValue(), false);
+            }
+            return binding;
+        } catch (RuntimeException e) {
+            binding.close();
+            throw e;
+        }
+    }
+
     /**
      * Fails unless every graph input is bound and at least one output is.
      *

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.engine;
 
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -70,6 +71,24 @@ public final class OptimizedModelCache {
     @FunctionalInterface
     public interface Opener {
         EngineSession open(Path model, boolean optimize, Entry save);
+    }
+
+    /**
+     * How every engine opens a model file: a missing file fails naming {@code label}; with
+     * {@code options.optimizedModelCache()} set, through that cache (its entries keyed also by
+     * {@code runtime}, e.g. the runtime's name and version, and the provider and optimization level);
+     * else optimized at open.
+     */
+    public static EngineSession open(PipelineOptions options, String runtime, Path file, String label,
+                                     Opener opener) {
+        if (!Files.isRegularFile(file)) {
+            throw new SdxlException(label + ": file not found (" + file + ")");
+        }
+        if (options.optimizedModelCache().isPresent()) {
+            return new OptimizedModelCache(options.optimizedModelCache().get(), runtime + "|" + options.provider()
+                    + "|" + options.graphOptimization()).open(file, label, opener);
+        }
+        return opener.open(file, true, null);
     }
 
     /**

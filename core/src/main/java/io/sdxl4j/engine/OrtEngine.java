@@ -14,7 +14,6 @@ import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.tensor.HostTensorOps;
 import io.sdxl4j.tensor.TensorOps;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -79,15 +78,8 @@ public final class OrtEngine implements Engine {
         if (closed) {
             throw new IllegalStateException("engine closed");
         }
-        if (!Files.isRegularFile(file)) {
-            throw new SdxlException(label + ": file not found (" + file + ")");
-        }
-        if (options.optimizedModelCache().isPresent()) {
-            return new OptimizedModelCache(options.optimizedModelCache().get(), "onnxruntime " + version()
-                    + "|" + options.provider() + "|" + options.graphOptimization())
-                    .open(file, label, (model, optimize, save) -> create(model, label, optimize, save));
-        }
-        return create(file, label, true, null);
+        return OptimizedModelCache.open(options, "onnxruntime " + version(), file, label,
+                (model, optimize, save) -> create(model, label, optimize, save));
     }
 
     /**

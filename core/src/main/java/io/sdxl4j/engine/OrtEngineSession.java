@@ -58,24 +58,15 @@ final class OrtEngineSession implements EngineSession {
     @Override
     public Binding bind(Map<String, ? extends Tensor> in, Map<String, ? extends Tensor> out) {
         checkOpen();
-        Bindings.requireComplete(this, in, out);
         OrtBinding binding = new OrtBinding(session, label);
-        try {
-            for (Map.Entry<String, ? extends Tensor> e : in.entrySet()) {
-                TensorSpec spec = Bindings.spec(this, e.getKey(), true);
-                HostTensor t = Bindings.host(label, spec.name(), e.getValue());
-                binding.addInput(spec.name(), adapt(spec, t, binding, true));
+        return Bindings.bindAll(this, in, out, binding, (spec, tensor, input) -> {
+            OnnxTensor t = adapt(spec, Bindings.host(label, spec.name(), tensor), binding, input);
+            if (input) {
+                binding.addInput(spec.name(), t);
+            } else {
+                binding.addOutput(spec.name(), t);
             }
-            for (Map.Entry<String, ? extends Tensor> e : out.entrySet()) {
-                TensorSpec spec = Bindings.spec(this, e.getKey(), false);
-                HostTensor t = Bindings.host(label, spec.name(), e.getValue());
-                binding.addOutput(spec.name(), adapt(spec, t, binding, false));
-            }
-            return binding;
-        } catch (RuntimeException e) {
-            binding.close();
-            throw e;
-        }
+        });
     }
 
     /** An OnnxTensor over {@code tensor}, or over a converted shadow when the graph wants another type. */

@@ -83,29 +83,11 @@ public final class HostTensorOps implements TensorOps {
     }
 
     @Override
-    public void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count) {
-        switch (count) {
-            case 1 -> scale(dst, weights[0], terms[0]);
-            case 2 -> axpby(dst, weights[0], terms[0], weights[1], terms[1]);
-            case 3 -> axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
-            default -> {
-                if (count < 1) {
-                    throw new IllegalArgumentException("count: " + count + " terms");
-                }
-                // Accumulate into dst term by term; dst may alias terms[0] only (read before written).
-                axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
-                FloatBuffer d = floats(dst);
-                for (int k = 3; k < count; k++) {
-                    if (terms[k] == dst) {
-                        throw new IllegalArgumentException("dst aliases term " + k);
-                    }
-                    FloatBuffer t = floats(terms[k], d);
-                    float w = weights[k];
-                    for (int i = 0, n = d.capacity(); i < n; i++) {
-                        d.put(i, d.get(i) + w * t.get(i));
-                    }
-                }
-            }
+    public void accumulate(Tensor dst, float w, Tensor t) {
+        FloatBuffer d = floats(dst);
+        FloatBuffer ts = floats(t, d);
+        for (int i = 0, n = d.capacity(); i < n; i++) {
+            d.put(i, d.get(i) + w * ts.get(i));
         }
     }
 

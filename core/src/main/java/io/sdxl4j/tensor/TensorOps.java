@@ -60,8 +60,33 @@ public interface TensorOps {
     /** {@code dst = a·x + b·y + c·z}. */
     void axpbypcz(Tensor dst, float a, Tensor x, float b, Tensor y, float c, Tensor z);
 
-    /** {@code dst = Σ weights[i]·terms[i]} for {@code i < count}. */
-    void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count);
+    /** {@code dst = dst + w·t}: one more term of a running sum. */
+    void accumulate(Tensor dst, float w, Tensor t);
+
+    /**
+     * {@code dst = Σ weights[i]·terms[i]} for {@code i < count}: up to three terms in one pass, then
+     * a running sum in order (the float rounding every engine reproduces). {@code dst} may alias
+     * {@code terms[0]} only (read before it is written).
+     */
+    default void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count) {
+        switch (count) {
+            case 1 -> scale(dst, weights[0], terms[0]);
+            case 2 -> axpby(dst, weights[0], terms[0], weights[1], terms[1]);
+            case 3 -> axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
+            default -> {
+                if (count < 1) {
+                    throw new IllegalArgumentException("count: " + count + " terms");
+                }
+                axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
+                for (int k = 3; k < count; k++) {
+                    if (terms[k] == dst) {
+                        throw new IllegalArgumentException("dst aliases term " + k);
+                    }
+                    accumulate(dst, weights[k], terms[k]);
+                }
+            }
+        }
+    }
 
     /**
      * {@code dst[:, offset : offset + C] = a·src} for {@code dst} of shape [N, C_dst, H, W] and

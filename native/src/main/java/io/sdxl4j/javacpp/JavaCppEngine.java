@@ -18,7 +18,6 @@ import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.engine.OptimizedModelCache;
 import io.sdxl4j.tensor.HostTensorOps;
 import io.sdxl4j.tensor.TensorOps;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -158,15 +157,8 @@ public final class JavaCppEngine implements Engine {
         if (closed) {
             throw new IllegalStateException("engine closed");
         }
-        if (!Files.isRegularFile(file)) {
-            throw new SdxlException(label + ": file not found (" + file + ")");
-        }
-        if (options.optimizedModelCache().isPresent()) {
-            return new OptimizedModelCache(options.optimizedModelCache().get(), "onnxruntime-javacpp "
-                    + runtimeVersion() + "|" + options.provider() + "|" + options.graphOptimization())
-                    .open(file, label, (model, optimize, save) -> create(model, label, optimize, save));
-        }
-        return create(file, label, true, null);
+        return OptimizedModelCache.open(options, "onnxruntime-javacpp " + runtimeVersion(), file, label,
+                (model, optimize, save) -> create(model, label, optimize, save));
     }
 
     private EngineSession create(Path file, String label, boolean optimize, OptimizedModelCache.Entry save) {

@@ -74,23 +74,11 @@ final class JavaCppSession implements EngineSession {
     @Override
     public Binding bind(Map<String, ? extends Tensor> in, Map<String, ? extends Tensor> out) {
         checkOpen();
-        Bindings.requireComplete(this, in, out);
         // A CUDA graph records the addresses of one binding: each binding (generation shape) gets
         // its own graph id, so that a new shape captures a new graph instead of replaying another's.
         JavaCppBinding binding = new JavaCppBinding(session, label, hostMemory, resident,
                 cudaGraph ? ++graphs : -1);
-        try {
-            for (Map.Entry<String, ? extends Tensor> e : in.entrySet()) {
-                binding.bind(Bindings.spec(this, e.getKey(), true), e.getValue(), true);
-            }
-            for (Map.Entry<String, ? extends Tensor> e : out.entrySet()) {
-                binding.bind(Bindings.spec(this, e.getKey(), false), e.getValue(), false);
-            }
-            return binding;
-        } catch (RuntimeException e) {
-            binding.close();
-            throw e;
-        }
+        return Bindings.bindAll(this, in, out, binding, binding::bind);
     }
 
     private static List<TensorSpec> specs(Session session, boolean input) {

@@ -173,25 +173,8 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     }
 
     @Override
-    public void linearCombination(Tensor dst, float[] weights, Tensor[] terms, int count) {
-        switch (count) {
-            case 1 -> scale(dst, weights[0], terms[0]);
-            case 2 -> axpby(dst, weights[0], terms[0], weights[1], terms[1]);
-            case 3 -> axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
-            default -> {
-                if (count < 1) {
-                    throw new IllegalArgumentException("count: " + count + " terms");
-                }
-                // As the host ops: the first three, then a running sum; dst may alias terms[0] only.
-                axpbypcz(dst, weights[0], terms[0], weights[1], terms[1], weights[2], terms[2]);
-                for (int k = 3; k < count; k++) {
-                    if (terms[k] == dst) {
-                        throw new IllegalArgumentException("dst aliases term " + k);
-                    }
-                    run(Kernel.ACCUMULATE, dst, dst, terms[k], null, weights[k], 0, 0);
-                }
-            }
-        }
+    public void accumulate(Tensor dst, float w, Tensor t) {
+        run(Kernel.ACCUMULATE, dst, dst, t, null, w, 0, 0);
     }
 
     @Override
