@@ -8,6 +8,7 @@ import io.sdxl4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -40,12 +41,16 @@ final class OrtTensor implements Tensor {
     final List<AutoCloseable> writers = new ArrayList<>();
     /** Kernel bindings that read this tensor: closed with it, so that none keeps its memory alive. */
     final List<AutoCloseable> readers = new ArrayList<>();
+    /** The live owning tensors of the engine, which closes the ones still open when it closes. */
+    private final Set<OrtTensor> registry;
     private HostTensor staging;
     private HostTensor lastHost;
     private Pointer lastHostPointer;
     private boolean closed;
 
-    private OrtTensor(DataType type, long[] shape, Value value, OrtTensor parent, long offsetElements) {
+    private OrtTensor(DataType type, long[] shape, Value value, OrtTensor parent, long offsetElements,
+                      Set<OrtTensor> registry) {
+        this.registry = registry;
         this.type = type;
         this.shape = shape;
         this.count = Shapes.elementCount(shape);
@@ -56,11 +61,13 @@ final class OrtTensor implements Tensor {
         this.offsetElements = offsetElements;
     }
 
-    /** A new tensor from {@code allocator}, its contents undefined. */
-    static OrtTensor allocate(Allocator allocator, DataType type, long[] shape) {
+    /** A new tensor from {@code allocator}, its contents undefined, listed in {@code registry} until closed. */
+    static OrtTensor allocate(Allocator allocator, DataType type, long[] shape, Set<OrtTensor> registry) {
         try (LongPointer dims = dims(shape)) {
             Value v = Value.CreateTensor(allocator.asOrtAllocator(), dims, shape.length, Natives.elementType(type));
-            return new OrtTensor(type, shape.clone(), v, null, 0);
+            OrtTensor t = new OrtTensor(type, shape.clone(), v, null, 0, registry);
+            registry.add(t);
+            return t;
         }
     }
 
@@ -88,7 +95,7 @@ final class OrtTensor implements Tensor {
             BytePointer at = new BytePointer(data).position(offset * type.bytes());
             Value v = Value.CreateTensor(memory.asOrtMemoryInfo(), at, count * type.bytes(), dims, shape.length,
                     Natives.elementType(type));
-            OrtTensor view = new OrtTensor(type, shape.clone(), v, this, offset);
+            OrtTensor view = new OrtTensor(type, shape.clone(), v, this, offset, registry);
             views.add(view);
             return view;
         }
@@ -173,6 +180,7 @@ final class OrtTensor implements Tensor {
             return;
         }
         closed = true;
+        registry.remove(this);
         for (OrtTensor v : views) {
             v.closeBindings();
             v.value.close();

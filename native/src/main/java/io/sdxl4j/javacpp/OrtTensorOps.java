@@ -10,9 +10,13 @@ import io.sdxl4j.tensor.HostTensor;
 import io.sdxl4j.tensor.Shapes;
 import io.sdxl4j.tensor.Tensor;
 import io.sdxl4j.tensor.TensorOps;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
@@ -50,6 +54,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     private final BytePointer[] tensorNames = names(Kernel.TENSOR_INPUTS);
     private final BytePointer[] scalarNames = names(Kernel.SCALAR_INPUTS);
     private final BytePointer outName = new BytePointer("out");
+    private final Set<OrtTensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
     private Allocator allocator;
     private boolean closed;
 
@@ -102,7 +107,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     @Override
     public OrtTensor allocate(DataType type, long... shape) {
         checkOpen();
-        OrtTensor t = OrtTensor.allocate(allocator(), type, shape);
+        OrtTensor t = OrtTensor.allocate(allocator(), type, shape, live);
         transfers.zero(t.data(), t.bytes());
         return t;
     }
@@ -259,7 +264,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         binding(k, d, tx, ty, tz).run(s0, s1, s2);
     }
 
-    private static OrtTensor operand(Tensor t, long count) {
+    private OrtTensor operand(Tensor t, long count) {
         OrtTensor o = tensor(t);
         if (o.elementCount() != count) {
             throw new IllegalArgumentException("operand of " + o.elementCount() + " elements, expected " + count);
@@ -279,11 +284,19 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         return new KernelRun(k, out, x, y, z);
     }
 
-    private static OrtTensor tensor(Tensor t) {
-        if (t instanceof OrtTensor o) {
-            return o;
+    /**
+     * {@code t} as this engine's tensor, open, with the engine open: every operation checks here,
+     * so that a closed tensor or engine throws instead of running a kernel on freed memory.
+     */
+    private OrtTensor tensor(Tensor t) {
+        checkOpen();
+        if (!(t instanceof OrtTensor o)) {
+            throw new IllegalArgumentException("not a tensor of the javacpp engine: " + t);
         }
-        throw new IllegalArgumentException("not a tensor of the javacpp engine: " + t);
+        if (o.isClosed()) {
+            throw new IllegalStateException(o + " used after close");
+        }
+        return o;
     }
 
     private void checkOpen() {
@@ -397,18 +410,22 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         }
     }
 
-    /** Closes the kernel sessions and the allocator; the engine's tensors must be closed before. */
+    /**
+     * Closes the tensors still open (their owners should have, but freeing must not depend on it),
+     * then the kernel sessions and the allocator; may be called twice.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
+        Natives.closeAll(new ArrayList<>(live));
         closed = true;
         if (allocator != null) {
             allocator.close();
         }
         memory.close();
-        Natives.closeAll(new java.util.ArrayList<>(sessions.values()));
+        Natives.closeAll(new ArrayList<>(sessions.values()));
         sessions.clear();
         runOptions.close();
         hostMemory.close();

@@ -218,10 +218,30 @@ class OrtTensorOpsTest {
 
     @Test
     void useAfterCloseThrowsAndCloseTwiceIsHarmless() {
-        Tensor t = device.allocate(2, 3);
-        t.close();
-        t.close();
-        assertThrows(IllegalStateException.class, () -> device.scale(t, 2f, t));
+        try (Tensor d = device.allocate(2, 3)) {
+            Tensor t = device.allocate(2, 3);
+            device.scale(d, 2f, t);
+            t.close();
+            t.close();
+            // The binding of scale(d, t) is gone with t, and a closed operand throws before any kernel runs.
+            assertThrows(IllegalStateException.class, () -> device.scale(d, 2f, t));
+            assertThrows(IllegalStateException.class, () -> device.scale(t, 2f, d));
+            assertThrows(IllegalStateException.class, () -> device.copy(d, t));
+        }
+    }
+
+    @Test
+    void closingTheEngineFreesTheTensorsLeftOpenAndRefusesThemAfter() {
+        JavaCppEngine other = new JavaCppEngine("javacpp-resident", PipelineOptions.defaults(), true);
+        TensorOps ops = other.ops();
+        OrtTensor leftOpen = (OrtTensor) ops.allocate(2, 3);
+        ops.scale(leftOpen, 2f, leftOpen);
+        other.close();
+        other.close();
+        assertTrue(leftOpen.isClosed(), "the engine closed the tensor its owner forgot");
+        leftOpen.close();
+        assertThrows(IllegalStateException.class, () -> ops.allocate(2, 3));
+        assertThrows(IllegalStateException.class, () -> ops.scale(leftOpen, 1f, leftOpen));
     }
 
     @Test
