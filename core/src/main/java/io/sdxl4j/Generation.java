@@ -81,10 +81,9 @@ final class Generation {
             String parameters = parameters();
             List<GeneratedImage> images = new ArrayList<>(request.samples());
             long elapsed = System.nanoTime() - start;
-            HostTensor latents = ws.latentsOnHost();
             for (int i = 0; i < request.samples(); i++) {
-                images.add(new GeneratedImage(i, width, height, decoder.vae().decode(latents, i), seed, parameters,
-                        Duration.ofNanos(elapsed)));
+                images.add(new GeneratedImage(i, width, height, decoder.vae().decode(ws.latents, i, ops), seed,
+                        parameters, Duration.ofNanos(elapsed)));
             }
             long end = System.nanoTime();
             return new GenerationResult(images, seed, width, height, type, request.steps(), Duration.ofNanos(textNanos),

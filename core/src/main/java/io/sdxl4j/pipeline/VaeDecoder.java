@@ -10,18 +10,24 @@ import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.model.ModelSignatures;
 import io.sdxl4j.model.VaeConfig;
 import io.sdxl4j.tensor.HostTensor;
+import io.sdxl4j.tensor.HostTensorOps;
+import io.sdxl4j.tensor.Tensor;
+import io.sdxl4j.tensor.TensorOps;
 import java.util.Map;
 
 /**
  * The VAE decoder, one image at a time (the VAE treats batch items independently, and one image at
  * SDXL size already needs gigabytes of activations on the CPU). Buffers are bound per latent size
- * and kept for the next image of that size.
+ * and kept for the next image of that size. With a device-resident engine the decoder's input is a
+ * device tensor filled from the loop's latents on the device: the latents never come to the host,
+ * only the image does.
  */
 public final class VaeDecoder implements AutoCloseable {
 
     private final EngineSession session;
     private final VaeConfig config;
-    private HostTensor input;
+    private TensorOps ops;
+    private Tensor input;
     private HostTensor output;
     private Binding binding;
 
@@ -47,18 +53,39 @@ public final class VaeDecoder implements AutoCloseable {
     }
 
     /**
-     * Decodes item {@code index} of {@code latents} ([n, 4, h, w]) to HWC pixels in [0, 1]:
-     * {@code vae.decode(latents / scaling_factor)} (with the VAE's latents mean and std when its
-     * config has them), then {@code clamp(x / 2 + 0.5, 0, 1)}.
+     * Decodes item {@code index} of {@code latents} ([n, 4, h, w], a tensor of {@code ops}) to HWC
+     * pixels in [0, 1]: {@code vae.decode(latents / scaling_factor)} (with the VAE's latents mean
+     * and std when its config has them), then {@code clamp(x / 2 + 0.5, 0, 1)}.
      */
-    public float[] decode(HostTensor latents, int index) {
-        int channels = (int) latents.dim(1);
-        int h = (int) latents.dim(2);
-        int w = (int) latents.dim(3);
-        bindFor(channels, h, w);
+    public float[] decode(Tensor latents, int index, TensorOps ops) {
+        long[] shape = latents.shape();
+        int channels = (int) shape[1];
+        int h = (int) shape[2];
+        int w = (int) shape[3];
+        boolean perChannel = config.latentsMean() != null && config.latentsStd() != null;
+        if (ops.hostResident() || perChannel) {
+            bindFor(HostTensorOps.INSTANCE, channels, h, w);
+            if (latents instanceof HostTensor host) {
+                fromHost(host, index, channels, h * w);
+            } else {
+                try (HostTensor host = HostTensor.floats(shape)) {
+                    ops.download(host, latents);
+                    fromHost(host, index, channels, h * w);
+                }
+            }
+        } else {
+            // On the device one scale kernel fills the decoder's input from the loop's latents.
+            bindFor(ops, channels, h, w);
+            ops.scale(input, (float) (1.0 / config.scalingFactor()), ops.slice(latents, index, index + 1));
+        }
+        binding.run();
+        return Images.decodedToPixels(output.floatBuffer(), 0, w * config.scaleFactor(), h * config.scaleFactor());
+    }
+
+    /** The decoder's input from host latents, the scale (and shift) in double as before the cast. */
+    private void fromHost(HostTensor latents, int index, int channels, int plane) {
         var src = latents.floatBuffer();
-        var dst = input.floatBuffer();
-        int plane = h * w;
+        var dst = ((HostTensor) input).floatBuffer();
         int base = index * channels * plane;
         for (int c = 0; c < channels; c++) {
             double scale = 1.0 / config.scalingFactor();
@@ -71,17 +98,19 @@ public final class VaeDecoder implements AutoCloseable {
                 dst.put(c * plane + i, (float) (src.get(base + c * plane + i) * scale + shift));
             }
         }
-        binding.run();
-        return Images.decodedToPixels(output.floatBuffer(), 0, w * config.scaleFactor(), h * config.scaleFactor());
     }
 
-    private void bindFor(int channels, int h, int w) {
-        if (input != null && input.dim(1) == channels && input.dim(2) == h && input.dim(3) == w) {
-            return;
+    private void bindFor(TensorOps ops, int channels, int h, int w) {
+        if (input != null && this.ops == ops) {
+            long[] in = input.shape();
+            if (in[1] == channels && in[2] == h && in[3] == w) {
+                return;
+            }
         }
         release();
+        this.ops = ops;
         int f = config.scaleFactor();
-        input = HostTensor.floats(1, channels, h, w);
+        input = ops.allocate(1, channels, h, w);
         output = HostTensor.floats(1, 3, (long) h * f, (long) w * f);
         binding = session.bind(Map.of("latent_sample", input), Map.of("sample", output));
     }
