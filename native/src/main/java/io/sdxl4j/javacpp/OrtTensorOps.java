@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.javacpp;
 
+import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator;
 import static org.bytedeco.onnxruntime.global.onnxruntime.OrtMemTypeDefault;
 
 import io.sdxl4j.SdxlException;
@@ -67,8 +69,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         this.open = open;
         this.memory = memory;
         this.transfers = transfers;
-        this.hostMemory = MemoryInfo.CreateCpu(org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator,
-                OrtMemTypeDefault);
+        this.hostMemory = MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
     }
 
     private static BytePointer[] names(String[] names) {
@@ -349,7 +350,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
                 try (LongPointer shape = new LongPointer(1)) {
                     shape.put(0, items);
                     hostOutValue = Value.CreateTensor(hostMemory.asOrtMemoryInfo(), hostOut, items * 8, shape, 1,
-                            org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE);
+                            ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE);
                 }
                 io.BindOutput(outName, hostOutValue);
             } else {
