@@ -48,47 +48,59 @@ interface DeviceMemory {
         }
     };
 
-    /** CUDA device memory through {@code cudaMemcpy}. */
-    static DeviceMemory cuda() {
-        return Cuda.INSTANCE;
+    /** The memory of CUDA device {@code deviceId} through {@code cudaMemcpy}. */
+    static DeviceMemory cuda(int deviceId) {
+        return new Cuda(deviceId);
     }
 
     /**
-     * cudaMemcpy on the legacy default stream. A copy from pageable host memory may return before
-     * its DMA ends, and ONNX Runtime's CUDA stream does not wait for the default stream, so every
-     * upload ends with a device synchronization; downloads and device copies are synchronous.
+     * cudaMemcpy on the legacy default stream of the tensors' device (made current first: the
+     * calling thread may be any, and its current device is per thread). A copy from pageable host
+     * memory may return before its DMA ends, and ONNX Runtime's CUDA stream does not wait for the
+     * default stream, so every upload ends with a device synchronization; downloads and device
+     * copies are synchronous.
      */
     final class Cuda implements DeviceMemory {
-        static final Cuda INSTANCE = new Cuda();
+        private final int deviceId;
 
-        private Cuda() {
+        private Cuda(int deviceId) {
+            this.deviceId = deviceId;
+        }
+
+        private void current() {
+            check(cudart.cudaSetDevice(deviceId), "selection of device " + deviceId, 0);
         }
 
         @Override
         public void zero(Pointer device, long bytes) {
+            current();
             check(cudart.cudaMemset(device, 0, bytes), "memset", bytes);
             check(cudart.cudaDeviceSynchronize(), "synchronization", 0);
         }
 
         @Override
         public void upload(Pointer device, Pointer host, long bytes) {
+            current();
             check(cudart.cudaMemcpy(device, host, bytes, cudart.cudaMemcpyHostToDevice), "host to device", bytes);
             check(cudart.cudaDeviceSynchronize(), "synchronization", 0);
         }
 
         @Override
         public void download(Pointer host, Pointer device, long bytes) {
+            current();
             check(cudart.cudaMemcpy(host, device, bytes, cudart.cudaMemcpyDeviceToHost), "device to host", bytes);
         }
 
         @Override
         public void copy(Pointer dst, Pointer src, long bytes) {
+            current();
             check(cudart.cudaMemcpy(dst, src, bytes, cudart.cudaMemcpyDeviceToDevice), "device to device", bytes);
         }
 
-        private static void check(int status, String what, long bytes) {
+        private void check(int status, String what, long bytes) {
             if (status != cudart.cudaSuccess) {
-                throw new SdxlException("CUDA " + what + " of " + bytes + " bytes failed: "
+                throw new SdxlException("CUDA device " + deviceId + ": " + what
+                        + (bytes > 0 ? " of " + bytes + " bytes" : "") + " failed: "
                         + cudart.cudaGetErrorString(status).getString());
             }
         }

@@ -79,7 +79,7 @@ public final class JavaCppEngine implements Engine {
         int device = deviceId(options.provider());
         if (device >= 0) {
             residentOps = new OrtTensorOps(this::kernelSession,
-                    new MemoryInfo("Cuda", OrtArenaAllocator, device, OrtMemTypeDefault), DeviceMemory.cuda());
+                    new MemoryInfo("Cuda", OrtArenaAllocator, device, OrtMemTypeDefault), DeviceMemory.cuda(device));
         } else if (residentOnCpu) {
             residentOps = new OrtTensorOps(this::kernelSession, MemoryInfo.CreateCpu(OrtArenaAllocator,
                     OrtMemTypeDefault), DeviceMemory.HOST);
