@@ -38,6 +38,9 @@ final class EngineOptions {
     Path modelCache;
 
     PipelineOptions toOptions() {
+        if (cudaGraph && provider != Provider.CUDA) {
+            throw new IllegalArgumentException("--cuda-graph: needs --provider CUDA, not " + provider);
+        }
         ExecutionProvider p = switch (provider) {
             case CPU -> ExecutionProvider.cpu();
             case CUDA -> ExecutionProvider.cuda().withDeviceId(device).withCudaGraph(cudaGraph);

@@ -137,4 +137,24 @@ class Sdxl4jCliTest {
         assertTrue(r.out().contains("PASS txt2img_euler_cfg5 "), r.out());
         assertEquals(0, r.status());
     }
+
+    @Test
+    void conformanceRunsOnTheJavacppEngine() {
+        Run r = run("conformance", "--cases", conformance().toString(), "--engine", "javacpp");
+        List<String> lines = r.out().lines().toList();
+        assertEquals("16 passed, 0 failed, 0 skipped", lines.get(lines.size() - 1), r.out() + r.err());
+        assertEquals(0, r.status());
+    }
+
+    @Test
+    void cudaGraphsWithoutCudaAreRefusedNamingTheOption() {
+        Run r = run("txt2img", "-p", "a fox", "--cuda-graph");
+        assertEquals(2, r.status());
+        List<String> err = r.err().lines().toList();
+        assertEquals("sdxl4j: --cuda-graph: needs --provider CUDA, not CPU", err.get(err.size() - 1), r.err());
+        r = run("txt2img", "-p", "a fox", "--engine", "nope");
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("engine: 'nope' is not on the class path; available: ")
+                && r.err().contains("javacpp"), r.err());
+    }
 }
