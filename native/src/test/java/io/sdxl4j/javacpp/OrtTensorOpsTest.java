@@ -74,11 +74,7 @@ class OrtTensorOpsTest {
                     o.maskedBlend(d, y, m);
                 }),
                 Arguments.of("clamp", (Op) (o, d, x, y, z, m) -> o.clamp(d, x, -0.5f, 0.25f)),
-                Arguments.of("into channels", (Op) (o, d, x, y, z, m) -> {
-                    o.scaleIntoChannels(d, 0, 2f, x);
-                    Tensor one = o.slice(y, 0, 2);
-                    o.scale(one, 1f, y);
-                }),
+                Arguments.of("into all channels", (Op) (o, d, x, y, z, m) -> o.scaleIntoChannels(d, 0, 2f, x)),
                 Arguments.of("slice rows", (Op) (o, d, x, y, z, m) -> {
                     o.scale(o.slice(d, 1, 2), 3f, o.slice(x, 0, 1));
                     o.scale(o.slice(d, 0, 1), -1f, o.slice(y, 1, 2));
