@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import onnx.Onnx;
+import io.sdxl4j.onnx.Onnx;
 
 /**
  * Builds an ONNX graph (opset 17) in the op patterns torch exports SDXL with (GroupNorm as

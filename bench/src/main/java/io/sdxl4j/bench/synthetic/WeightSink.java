@@ -8,7 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import onnx.Onnx;
+import io.sdxl4j.onnx.Onnx;
 
 /** Where a graph's weight values go: an external-data file, or nowhere (counting only). */
 interface WeightSink extends AutoCloseable {
