@@ -7,9 +7,12 @@ public record CropCoords(int top, int left) {
     /** No crop. */
     public static final CropCoords NONE = new CropCoords(0, 0);
 
+    /**
+     * @throws InvalidRequestException for the field {@code cropsCoordsTopLeft} when negative
+     */
     public CropCoords {
         if (top < 0 || left < 0) {
-            throw new IllegalArgumentException("crop: (" + top + ", " + left + ") is negative");
+            throw new InvalidRequestException("cropsCoordsTopLeft", "(" + top + ", " + left + ")", "is negative");
         }
     }
 }

@@ -63,11 +63,11 @@ public sealed interface ExecutionProvider
             implements ExecutionProvider {
         public Cuda {
             if (deviceId < 0) {
-                throw new IllegalArgumentException("deviceId: " + deviceId + " is negative");
+                throw new InvalidRequestException("deviceId", deviceId, "is negative");
             }
             Objects.requireNonNull(convAlgoSearch, "convAlgoSearch");
             if (memoryLimitBytes < 0) {
-                throw new IllegalArgumentException("memoryLimitBytes: " + memoryLimitBytes + " is negative");
+                throw new InvalidRequestException("memoryLimitBytes", memoryLimitBytes, "is negative");
             }
         }
 
@@ -104,7 +104,7 @@ public sealed interface ExecutionProvider
     record TensorRt(int deviceId, boolean fp16, Path engineCacheDir, Path timingCacheDir) implements ExecutionProvider {
         public TensorRt {
             if (deviceId < 0) {
-                throw new IllegalArgumentException("deviceId: " + deviceId + " is negative");
+                throw new InvalidRequestException("deviceId", deviceId, "is negative");
             }
         }
 

@@ -82,15 +82,18 @@ public final class GeneratedImage {
         return ImageEncoder.jpeg(toBufferedImage(), quality, parameters);
     }
 
+    /** The image encoded in {@code format} (JPEG at quality 0.95). */
+    public byte[] encode(OutputFormat format) {
+        return ImageEncoder.encode(toBufferedImage(), format, parameters);
+    }
+
     /** The encoded image (PNG, or JPEG at quality 0.95) as base64, as the hosted APIs return it. */
-    public String toBase64(ImageEncoder.Format format) {
-        return Base64.getEncoder().encodeToString(ImageEncoder.encode(toBufferedImage(), format, parameters));
+    public String toBase64(OutputFormat format) {
+        return Base64.getEncoder().encodeToString(encode(format));
     }
 
     /** Writes a PNG or JPEG (quality 0.95), chosen by the file's extension. */
     public void write(Path file) throws IOException {
-        byte[] bytes = ImageEncoder.encode(toBufferedImage(), ImageEncoder.Format.forFileName(file.toString()),
-                parameters);
-        Files.write(file, bytes);
+        Files.write(file, encode(OutputFormat.forFileName(file.toString())));
     }
 }

@@ -1,23 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j;
 
-import io.sdxl4j.random.NoiseSource;
-import io.sdxl4j.random.TorchGenerator;
-import io.sdxl4j.scheduler.SchedulerType;
-import io.sdxl4j.scheduler.TimestepSpacing;
-import io.sdxl4j.text.PromptMode;
-import io.sdxl4j.text.StylePreset;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 
 /**
- * What to generate: prompt, size, steps, guidance, seed, scheduler, SDXL's size conditioning; an
- * input image (img2img) and a mask (inpainting); the refiner; a style preset. Immutable and
- * validated when built: a bad field throws {@link IllegalArgumentException} naming the field and
- * the value. Defaults are documented on each getter; unset size and scheduler take the model's own
- * (diffusers' behaviour), or the input image's size.
+ * What to generate. A request is shaped by its modes: the {@link GenerationMode} (text to image,
+ * img2img with its image and strength, inpainting with its image, mask, strength and blur) and
+ * the optional {@link Refiner} (an ensemble with its hand-over point, or a second pass with its
+ * strength and steps) carry exactly their own fields, so nothing that does not apply can be set;
+ * the rest applies to every mode. Immutable and validated when built: a bad field throws
+ * {@link InvalidRequestException} naming it. What can only be checked against a model (a size
+ * that must be a multiple of its VAE's scale factor, a refiner the pipeline must have) is checked
+ * by the pipeline, also before any work.
+ *
+ * <pre>{@code
+ * GenerationRequest.builder("a lighthouse on a cliff at dawn")
+ *         .negativePrompt("blurry")
+ *         .size(1024, 1024).steps(30).guidanceScale(5.0).seed(42)
+ *         .mode(GenerationMode.imageToImage(ImageInput.read(photo)).withStrength(0.6))
+ *         .refiner(Refiner.ensemble().withHighNoiseFraction(0.8))
+ *         .build();
+ * }</pre>
  */
 public final class GenerationRequest {
 
@@ -27,9 +33,14 @@ public final class GenerationRequest {
     public static final int MAX_SAMPLES = 16;
     /** Most inference steps. */
     public static final int MAX_STEPS = 1000;
+    /** Largest {@link #clipSkip()}. */
+    public static final int MAX_CLIP_SKIP = 10;
+    /** Largest guidance scale. */
+    public static final double MAX_GUIDANCE_SCALE = 100;
 
     private final String prompt;
-    private final String negativePrompt;
+    private final NegativePrompt negativePrompt;
+    private final GenerationMode mode;
     private final Integer width;
     private final Integer height;
     private final int steps;
@@ -39,74 +50,39 @@ public final class GenerationRequest {
     private final Long seed;
     private final SchedulerType scheduler;
     private final TimestepSpacing timestepSpacing;
-    private final ImageSize originalSize;
-    private final ImageSize targetSize;
-    private final CropCoords cropsCoordsTopLeft;
-    private final ImageSize negativeOriginalSize;
-    private final ImageSize negativeTargetSize;
-    private final CropCoords negativeCropsCoordsTopLeft;
-    private final NoiseSource.Factory noise;
-    private final ImageInput image;
-    private final ImageInput mask;
-    private final double strength;
-    private final int maskBlur;
-    private final RefinerMode refiner;
-    private final double highNoiseFraction;
-    private final double refinerStrength;
-    private final Integer refinerSteps;
-    private final Long refinerSeed;
-    private final double aestheticScore;
-    private final double negativeAestheticScore;
+    private final SizeConditioning sizeConditioning;
+    private final int clipSkip;
     private final StylePreset style;
     private final PromptMode promptMode;
+    private final Refiner refiner;
 
     private GenerationRequest(Builder b) {
-        if (b.prompt == null) {
-            throw new IllegalArgumentException("prompt: missing");
-        }
-        checkSize("width", b.width);
-        checkSize("height", b.height);
+        checkSide("width", b.width, b.mode);
+        checkSide("height", b.height, b.mode);
+        checkImageSide("width", b.width, b.mode);
+        checkImageSide("height", b.height, b.mode);
         if (b.steps < 1 || b.steps > MAX_STEPS) {
-            throw new IllegalArgumentException("steps: " + b.steps + " is outside [1, " + MAX_STEPS + "]");
+            throw new InvalidRequestException("steps", b.steps, "is outside [1, " + MAX_STEPS + "]");
         }
-        if (!Double.isFinite(b.guidanceScale) || b.guidanceScale < 0) {
-            throw new IllegalArgumentException("guidanceScale: " + b.guidanceScale + " is not a finite number >= 0");
+        if (!(b.guidanceScale >= 0 && b.guidanceScale <= MAX_GUIDANCE_SCALE)) {
+            throw new InvalidRequestException("guidanceScale", b.guidanceScale, "is outside [0, "
+                    + (int) MAX_GUIDANCE_SCALE + "]");
         }
-        if (!Double.isFinite(b.guidanceRescale) || b.guidanceRescale < 0 || b.guidanceRescale > 1) {
-            throw new IllegalArgumentException("guidanceRescale: " + b.guidanceRescale + " is outside [0, 1]");
+        if (!(b.guidanceRescale >= 0 && b.guidanceRescale <= 1)) {
+            throw new InvalidRequestException("guidanceRescale", b.guidanceRescale, "is outside [0, 1]");
         }
         if (b.samples < 1 || b.samples > MAX_SAMPLES) {
-            throw new IllegalArgumentException("samples: " + b.samples + " is outside [1, " + MAX_SAMPLES + "]");
+            throw new InvalidRequestException("samples", b.samples, "is outside [1, " + MAX_SAMPLES + "]");
         }
-        if (!(b.strength > 0 && b.strength <= 1)) {
-            throw new IllegalArgumentException("strength: " + b.strength + " is outside (0, 1]");
+        if (b.seed != null && b.seed < 0) {
+            throw new InvalidRequestException("seed", b.seed, "is negative");
         }
-        if (b.mask != null && b.image == null) {
-            throw new IllegalArgumentException("mask: given without an image to inpaint");
-        }
-        if (b.mask != null && (b.mask.width() != b.image.width() || b.mask.height() != b.image.height())) {
-            throw new IllegalArgumentException("mask: " + b.mask.width() + "x" + b.mask.height()
-                    + " does not match the image's " + b.image.width() + "x" + b.image.height());
-        }
-        if (b.maskBlur < 0) {
-            throw new IllegalArgumentException("maskBlur: " + b.maskBlur + " is negative");
-        }
-        if (!(b.highNoiseFraction > 0 && b.highNoiseFraction < 1)) {
-            throw new IllegalArgumentException("highNoiseFraction: " + b.highNoiseFraction + " is outside (0, 1)");
-        }
-        if (!(b.refinerStrength > 0 && b.refinerStrength <= 1)) {
-            throw new IllegalArgumentException("refinerStrength: " + b.refinerStrength + " is outside (0, 1]");
-        }
-        if (b.refinerSteps != null && (b.refinerSteps < 1 || b.refinerSteps > MAX_STEPS)) {
-            throw new IllegalArgumentException("refinerSteps: " + b.refinerSteps + " is outside [1, " + MAX_STEPS
-                    + "]");
-        }
-        if (!Double.isFinite(b.aestheticScore) || !Double.isFinite(b.negativeAestheticScore)) {
-            throw new IllegalArgumentException("aestheticScore: " + b.aestheticScore + "/" + b.negativeAestheticScore
-                    + " is not finite");
+        if (b.clipSkip < 0 || b.clipSkip > MAX_CLIP_SKIP) {
+            throw new InvalidRequestException("clipSkip", b.clipSkip, "is outside [0, " + MAX_CLIP_SKIP + "]");
         }
         this.prompt = b.prompt;
         this.negativePrompt = b.negativePrompt;
+        this.mode = b.mode;
         this.width = b.width;
         this.height = b.height;
         this.steps = b.steps;
@@ -116,64 +92,76 @@ public final class GenerationRequest {
         this.seed = b.seed;
         this.scheduler = b.scheduler;
         this.timestepSpacing = b.timestepSpacing;
-        this.originalSize = b.originalSize;
-        this.targetSize = b.targetSize;
-        this.cropsCoordsTopLeft = b.cropsCoordsTopLeft;
-        this.negativeOriginalSize = b.negativeOriginalSize;
-        this.negativeTargetSize = b.negativeTargetSize;
-        this.negativeCropsCoordsTopLeft = b.negativeCropsCoordsTopLeft;
-        this.noise = b.noise;
-        this.image = b.image;
-        this.mask = b.mask;
-        this.strength = b.strength;
-        this.maskBlur = b.maskBlur;
-        this.refiner = b.refiner;
-        this.highNoiseFraction = b.highNoiseFraction;
-        this.refinerStrength = b.refinerStrength;
-        this.refinerSteps = b.refinerSteps;
-        this.refinerSeed = b.refinerSeed;
-        this.aestheticScore = b.aestheticScore;
-        this.negativeAestheticScore = b.negativeAestheticScore;
+        this.sizeConditioning = b.sizeConditioning;
+        this.clipSkip = b.clipSkip;
         this.style = b.style;
         this.promptMode = b.promptMode;
+        this.refiner = b.refiner;
     }
 
-    private static void checkSize(String field, Integer value) {
-        if (value != null && (value < 8 || value % 8 != 0 || value > MAX_SIZE)) {
-            throw new IllegalArgumentException(field + ": " + value + " is not a positive multiple of 8 up to "
-                    + MAX_SIZE);
+    // diffusers' text-to-image pipeline requires multiples of 8; img2img and inpainting only the VAE's
+    // scale factor, which the pipeline checks against its model.
+    private static void checkSide(String field, Integer value, GenerationMode mode) {
+        if (value == null) {
+            return;
+        }
+        boolean textToImage = mode instanceof GenerationMode.TextToImage;
+        if (value < 8 || value > MAX_SIZE || textToImage && value % 8 != 0) {
+            throw new InvalidRequestException(field, value, textToImage
+                    ? "is not a multiple of 8 in [8, " + MAX_SIZE + "]" : "is outside [8, " + MAX_SIZE + "]");
         }
     }
 
-    /** A builder with the prompt set. */
+    // Without a size of its own, img2img and inpainting take the image's, which must then fit too.
+    private static void checkImageSide(String field, Integer value, GenerationMode mode) {
+        if (value != null) {
+            return;
+        }
+        ImageInput image = switch (mode) {
+            case GenerationMode.TextToImage t -> null;
+            case GenerationMode.ImageToImage i -> i.image();
+            case GenerationMode.Inpaint i -> i.image();
+        };
+        if (image == null) {
+            return;
+        }
+        int side = field.equals("width") ? image.width() : image.height();
+        if (side < 8 || side >= MAX_SIZE + 8) {
+            throw new InvalidRequestException("image", image.width() + "x" + image.height(), "gives an output " + field
+                    + " outside [8, " + MAX_SIZE + "]; set the request's width and height");
+        }
+    }
+
+    /** A builder for a text-to-image request with this prompt and every other value at its default. */
     public static Builder builder(String prompt) {
-        return new Builder().prompt(prompt);
+        return new Builder(prompt);
     }
 
-    public static Builder builder() {
-        return new Builder();
-    }
-
-    /** The prompt. Required; may be empty. */
+    /** The prompt (may be empty). */
     public String prompt() {
         return prompt;
     }
 
-    /**
-     * The negative prompt. Empty when none was given: SDXL base then uses zero embeddings for the
-     * unconditional branch ({@code force_zeros_for_empty_prompt}), which differs from an empty
-     * string (encoded like any prompt).
-     */
-    public Optional<String> negativePrompt() {
-        return Optional.ofNullable(negativePrompt);
+    /** The negative prompt. Default {@link NegativePrompt#NONE}: zero embeddings on SDXL base. */
+    public NegativePrompt negativePrompt() {
+        return negativePrompt;
     }
 
-    /** Image width in pixels, a multiple of 8; default the model's (1024 for SDXL). */
+    /** What the generation starts from. Default {@link GenerationMode#textToImage()}. */
+    public GenerationMode mode() {
+        return mode;
+    }
+
+    /**
+     * Image width in pixels, 8 to 4096 (a multiple of 8 for text to image, of the VAE's scale factor
+     * otherwise). Default: the model's (1024 for SDXL) for text to image, the input image's for the
+     * other modes.
+     */
     public OptionalInt width() {
         return width == null ? OptionalInt.empty() : OptionalInt.of(width);
     }
 
-    /** Image height in pixels, a multiple of 8; default the model's (1024 for SDXL). */
+    /** Image height in pixels; see {@link #width()}. */
     public OptionalInt height() {
         return height == null ? OptionalInt.empty() : OptionalInt.of(height);
     }
@@ -183,7 +171,7 @@ public final class GenerationRequest {
         return steps;
     }
 
-    /** Classifier-free guidance scale; at most 1 runs without guidance (one UNet batch). Default 5.0. */
+    /** Classifier-free guidance scale in [0, 100]; at most 1 runs without guidance (one UNet batch). Default 5.0. */
     public double guidanceScale() {
         return guidanceScale;
     }
@@ -198,12 +186,12 @@ public final class GenerationRequest {
         return samples;
     }
 
-    /** The seed of the noise generator; default a random seed, reported in the result. */
+    /** The seed of the noise generator (≥ 0). Default: a random seed, reported in the result. */
     public OptionalLong seed() {
         return seed == null ? OptionalLong.empty() : OptionalLong.of(seed);
     }
 
-    /** The scheduler; default the model's {@code scheduler_config.json} class. */
+    /** The scheduler. Default: the class of the model's {@code scheduler_config.json}. */
     public Optional<SchedulerType> scheduler() {
         return Optional.ofNullable(scheduler);
     }
@@ -217,103 +205,21 @@ public final class GenerationRequest {
         return Optional.ofNullable(timestepSpacing);
     }
 
-    /** SDXL's {@code original_size} conditioning; default the image size. */
-    public Optional<ImageSize> originalSize() {
-        return Optional.ofNullable(originalSize);
-    }
-
-    /** SDXL's {@code target_size} conditioning; default the image size. */
-    public Optional<ImageSize> targetSize() {
-        return Optional.ofNullable(targetSize);
-    }
-
-    /** SDXL's {@code crops_coords_top_left} conditioning. Default (0, 0). */
-    public CropCoords cropsCoordsTopLeft() {
-        return cropsCoordsTopLeft;
+    /** SDXL's size conditioning. Default {@link SizeConditioning#DEFAULT} (the image size, no crop). */
+    public SizeConditioning sizeConditioning() {
+        return sizeConditioning;
     }
 
     /**
-     * {@code negative_original_size}: used for the unconditional rows only when the negative target
-     * size is also given, as diffusers does.
+     * diffusers' {@code clip_skip}: both text encoders condition on
+     * {@code hidden_states[-(clipSkip + 2)]} instead of the penultimate layer; 0 to 10. Default 0 (the
+     * penultimate layer, as SDXL was trained). A1111's "Clip skip" N is {@code clipSkip = N − 1}.
      */
-    public Optional<ImageSize> negativeOriginalSize() {
-        return Optional.ofNullable(negativeOriginalSize);
+    public int clipSkip() {
+        return clipSkip;
     }
 
-    /** {@code negative_target_size}: see {@link #negativeOriginalSize()}. */
-    public Optional<ImageSize> negativeTargetSize() {
-        return Optional.ofNullable(negativeTargetSize);
-    }
-
-    /** {@code negative_crops_coords_top_left}. Default (0, 0). */
-    public CropCoords negativeCropsCoordsTopLeft() {
-        return negativeCropsCoordsTopLeft;
-    }
-
-    /** Makes the generation's noise from its seed. Default {@link TorchGenerator} (torch's CPU generator). */
-    public NoiseSource.Factory noise() {
-        return noise;
-    }
-
-    /** The img2img or inpainting source image; empty for text to image. */
-    public Optional<ImageInput> image() {
-        return Optional.ofNullable(image);
-    }
-
-    /** The inpainting mask (white repaints, black keeps), the image's size; empty unless inpainting. */
-    public Optional<ImageInput> mask() {
-        return Optional.ofNullable(mask);
-    }
-
-    /**
-     * How much of the schedule img2img and inpainting run, in (0, 1]: 1 starts from pure noise.
-     * Default 0.8 (the hosted APIs' {@code prompt_strength}).
-     */
-    public double strength() {
-        return strength;
-    }
-
-    /** Gaussian blur radius applied to the mask before it is binarised. Default 0 (none, as diffusers). */
-    public int maskBlur() {
-        return maskBlur;
-    }
-
-    /** Whether and how the refiner runs. Default {@link RefinerMode#NONE}. */
-    public RefinerMode refiner() {
-        return refiner;
-    }
-
-    /** Where the ensemble hands over from base to refiner, in (0, 1). Default 0.8. */
-    public double highNoiseFraction() {
-        return highNoiseFraction;
-    }
-
-    /** The refiner's img2img strength in base-then-refiner mode, in (0, 1]. Default 0.3. */
-    public double refinerStrength() {
-        return refinerStrength;
-    }
-
-    /** The refiner's steps in base-then-refiner mode; default the request's steps. */
-    public OptionalInt refinerSteps() {
-        return refinerSteps == null ? OptionalInt.empty() : OptionalInt.of(refinerSteps);
-    }
-
-    /** The seed of the refiner's own generator; default the request's seed. */
-    public OptionalLong refinerSeed() {
-        return refinerSeed == null ? OptionalLong.empty() : OptionalLong.of(refinerSeed);
-    }
-
-    /** The refiner's aesthetic-score conditioning. Default 6.0 (diffusers'). */
-    public double aestheticScore() {
-        return aestheticScore;
-    }
-
-    /** The refiner's aesthetic score for the unconditional rows. Default 2.5 (diffusers'). */
-    public double negativeAestheticScore() {
-        return negativeAestheticScore;
-    }
-
-    /** A style preset wrapped around the prompt; empty for none. */
+    /** A style preset wrapped around the prompt. Default: none. */
     public Optional<StylePreset> style() {
         return Optional.ofNullable(style);
     }
@@ -323,11 +229,16 @@ public final class GenerationRequest {
         return promptMode;
     }
 
+    /** The refiner's part. Default: none (the base alone). */
+    public Optional<Refiner> refiner() {
+        return Optional.ofNullable(refiner);
+    }
+
     /** A builder holding this request's values. */
     public Builder toBuilder() {
-        Builder b = new Builder();
-        b.prompt = prompt;
+        Builder b = new Builder(prompt);
         b.negativePrompt = negativePrompt;
+        b.mode = mode;
         b.width = width;
         b.height = height;
         b.steps = steps;
@@ -337,40 +248,51 @@ public final class GenerationRequest {
         b.seed = seed;
         b.scheduler = scheduler;
         b.timestepSpacing = timestepSpacing;
-        b.originalSize = originalSize;
-        b.targetSize = targetSize;
-        b.cropsCoordsTopLeft = cropsCoordsTopLeft;
-        b.negativeOriginalSize = negativeOriginalSize;
-        b.negativeTargetSize = negativeTargetSize;
-        b.negativeCropsCoordsTopLeft = negativeCropsCoordsTopLeft;
-        b.noise = noise;
-        b.image = image;
-        b.mask = mask;
-        b.strength = strength;
-        b.maskBlur = maskBlur;
-        b.refiner = refiner;
-        b.highNoiseFraction = highNoiseFraction;
-        b.refinerStrength = refinerStrength;
-        b.refinerSteps = refinerSteps;
-        b.refinerSeed = refinerSeed;
-        b.aestheticScore = aestheticScore;
-        b.negativeAestheticScore = negativeAestheticScore;
+        b.sizeConditioning = sizeConditioning;
+        b.clipSkip = clipSkip;
         b.style = style;
         b.promptMode = promptMode;
+        b.refiner = refiner;
         return b;
+    }
+
+    private Object[] values() {
+        return new Object[] {prompt, negativePrompt, mode, width, height, steps, guidanceScale, guidanceRescale,
+            samples, seed, scheduler, timestepSpacing, sizeConditioning, clipSkip, style, promptMode, refiner};
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GenerationRequest other && java.util.Arrays.equals(values(), other.values());
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Arrays.hashCode(values());
     }
 
     @Override
     public String toString() {
-        return "GenerationRequest[prompt=" + prompt + ", negativePrompt=" + negativePrompt + ", size=" + width + "x"
-                + height + ", steps=" + steps + ", guidance=" + guidanceScale + ", samples=" + samples + ", seed="
-                + seed + ", scheduler=" + scheduler + (timestepSpacing == null ? "" : ", spacing=" + timestepSpacing) + "]";
+        String p = prompt.length() > 80 ? prompt.substring(0, 80) + "…" : prompt;
+        return "GenerationRequest[prompt=" + p + ", negativePrompt=" + negativePrompt + ", mode=" + mode
+                + ", size=" + (width == null ? "default" : width) + "x" + (height == null ? "default" : height)
+                + ", steps=" + steps + ", guidance=" + guidanceScale
+                + (guidanceRescale > 0 ? ", rescale=" + guidanceRescale : "") + ", samples=" + samples
+                + ", seed=" + (seed == null ? "random" : seed) + ", scheduler=" + (scheduler == null ? "model's"
+                : scheduler.shortName()) + (timestepSpacing == null ? "" : ", spacing=" + timestepSpacing)
+                + (sizeConditioning.equals(SizeConditioning.DEFAULT) ? "" : ", " + sizeConditioning)
+                + (clipSkip > 0 ? ", clipSkip=" + clipSkip : "") + (style == null ? "" : ", style=" + style.name())
+                + ", promptMode=" + promptMode + (refiner == null ? "" : ", refiner=" + refiner) + "]";
     }
 
-    /** Builds a {@link GenerationRequest}; {@link #build()} validates every field. */
+    /**
+     * Builds a {@link GenerationRequest}; {@link #build()} validates the whole request. Setters take
+     * non-null values; every value has the default its getter documents.
+     */
     public static final class Builder {
         private String prompt;
-        private String negativePrompt;
+        private NegativePrompt negativePrompt = NegativePrompt.NONE;
+        private GenerationMode mode = GenerationMode.textToImage();
         private Integer width;
         private Integer height;
         private int steps = 30;
@@ -380,111 +302,39 @@ public final class GenerationRequest {
         private Long seed;
         private SchedulerType scheduler;
         private TimestepSpacing timestepSpacing;
-        private ImageSize originalSize;
-        private ImageSize targetSize;
-        private CropCoords cropsCoordsTopLeft = CropCoords.NONE;
-        private ImageSize negativeOriginalSize;
-        private ImageSize negativeTargetSize;
-        private CropCoords negativeCropsCoordsTopLeft = CropCoords.NONE;
-        private NoiseSource.Factory noise = TorchGenerator::new;
-        private ImageInput image;
-        private ImageInput mask;
-        private double strength = 0.8;
-        private int maskBlur;
-        private RefinerMode refiner = RefinerMode.NONE;
-        private double highNoiseFraction = 0.8;
-        private double refinerStrength = 0.3;
-        private Integer refinerSteps;
-        private Long refinerSeed;
-        private double aestheticScore = 6.0;
-        private double negativeAestheticScore = 2.5;
+        private SizeConditioning sizeConditioning = SizeConditioning.DEFAULT;
+        private int clipSkip;
         private StylePreset style;
         private PromptMode promptMode = PromptMode.DIFFUSERS;
+        private Refiner refiner;
 
-        private Builder() {
+        private Builder(String prompt) {
+            prompt(prompt);
         }
 
-        /** The source image: img2img, or inpainting with {@link #mask}; null for text to image. */
-        public Builder image(ImageInput value) {
-            this.image = value;
-            return this;
-        }
-
-        /** The inpainting mask: white repaints, black keeps; the image's size. */
-        public Builder mask(ImageInput value) {
-            this.mask = value;
-            return this;
-        }
-
-        public Builder strength(double value) {
-            this.strength = value;
-            return this;
-        }
-
-        public Builder maskBlur(int radius) {
-            this.maskBlur = radius;
-            return this;
-        }
-
-        public Builder refiner(RefinerMode value) {
-            this.refiner = Objects.requireNonNull(value, "refiner");
-            return this;
-        }
-
-        public Builder highNoiseFraction(double value) {
-            this.highNoiseFraction = value;
-            return this;
-        }
-
-        public Builder refinerStrength(double value) {
-            this.refinerStrength = value;
-            return this;
-        }
-
-        public Builder refinerSteps(int value) {
-            this.refinerSteps = value;
-            return this;
-        }
-
-        public Builder refinerSeed(long value) {
-            this.refinerSeed = value;
-            return this;
-        }
-
-        public Builder aestheticScore(double positive, double negative) {
-            this.aestheticScore = positive;
-            this.negativeAestheticScore = negative;
-            return this;
-        }
-
-        public Builder style(StylePreset value) {
-            this.style = value;
-            return this;
-        }
-
-        /**
-         * A style preset by name ({@code cinematic}, {@code anime}, …); null for none.
-         *
-         * @throws IllegalArgumentException naming the field {@code style} for an unknown name
-         */
-        public Builder style(String name) {
-            this.style = name == null ? null : StylePreset.parse(name);
-            return this;
-        }
-
-        public Builder promptMode(PromptMode value) {
-            this.promptMode = Objects.requireNonNull(value, "promptMode");
-            return this;
-        }
-
+        /** The prompt (may be empty, not null). */
         public Builder prompt(String value) {
+            if (value == null) {
+                throw new InvalidRequestException("prompt", null, "missing");
+            }
             this.prompt = value;
             return this;
         }
 
-        /** The negative prompt; null means none (see {@link GenerationRequest#negativePrompt()}). */
-        public Builder negativePrompt(String value) {
-            this.negativePrompt = value;
+        /** A negative prompt text (may be empty, which differs from none). */
+        public Builder negativePrompt(String text) {
+            this.negativePrompt = NegativePrompt.of(text);
+            return this;
+        }
+
+        public Builder negativePrompt(NegativePrompt value) {
+            this.negativePrompt = Objects.requireNonNull(value, "negativePrompt");
+            return this;
+        }
+
+        /** What the generation starts from: {@link GenerationMode#imageToImage}, {@link GenerationMode#inpaint}. */
+        public Builder mode(GenerationMode value) {
+            this.mode = Objects.requireNonNull(value, "mode");
             return this;
         }
 
@@ -501,6 +351,13 @@ public final class GenerationRequest {
         /** Width and height. */
         public Builder size(int w, int h) {
             return width(w).height(h);
+        }
+
+        /** Forgets width and height: the model's size, or the input image's. */
+        public Builder defaultSize() {
+            this.width = null;
+            this.height = null;
+            return this;
         }
 
         public Builder steps(int value) {
@@ -535,78 +392,84 @@ public final class GenerationRequest {
         }
 
         public Builder scheduler(SchedulerType value) {
-            this.scheduler = value;
+            this.scheduler = Objects.requireNonNull(value, "scheduler");
             return this;
         }
 
         /**
          * The scheduler by any of its names ({@code euler}, {@code EulerDiscreteScheduler},
-         * {@code K_EULER}); null for the model's default.
+         * {@code K_EULER}, {@code DPM++ 2M Karras}).
          *
-         * @throws IllegalArgumentException naming the field {@code scheduler} for an unknown name
+         * @throws InvalidRequestException for the field {@code scheduler} for an unknown name
          */
         public Builder scheduler(String name) {
-            this.scheduler = name == null ? null : SchedulerType.parse(name);
+            this.scheduler = SchedulerType.parse(name);
             return this;
         }
 
-        /** Overrides the scheduler's timestep spacing; null keeps the model's. */
+        /** Back to the model's scheduler. */
+        public Builder defaultScheduler() {
+            this.scheduler = null;
+            return this;
+        }
+
         public Builder timestepSpacing(TimestepSpacing value) {
-            this.timestepSpacing = value;
+            this.timestepSpacing = Objects.requireNonNull(value, "timestepSpacing");
+            return this;
+        }
+
+        public Builder sizeConditioning(SizeConditioning value) {
+            this.sizeConditioning = Objects.requireNonNull(value, "sizeConditioning");
+            return this;
+        }
+
+        public Builder clipSkip(int value) {
+            this.clipSkip = value;
+            return this;
+        }
+
+        public Builder style(StylePreset value) {
+            this.style = Objects.requireNonNull(value, "style");
             return this;
         }
 
         /**
-         * The timestep spacing by name ({@code leading}, {@code trailing}, {@code linspace}); null keeps
-         * the model's.
+         * A style preset by name ({@code cinematic}, {@code anime}, …).
          *
-         * @throws IllegalArgumentException naming the field {@code timestepSpacing} for another name
+         * @throws InvalidRequestException for the field {@code style} for an unknown name
          */
-        public Builder timestepSpacing(String name) {
-            this.timestepSpacing = name == null ? null : TimestepSpacing.parse(name);
+        public Builder style(String name) {
+            this.style = StylePreset.parse(name);
             return this;
         }
 
-        public Builder originalSize(ImageSize value) {
-            this.originalSize = value;
+        /** No style preset. */
+        public Builder noStyle() {
+            this.style = null;
             return this;
         }
 
-        public Builder targetSize(ImageSize value) {
-            this.targetSize = value;
+        public Builder promptMode(PromptMode value) {
+            this.promptMode = Objects.requireNonNull(value, "promptMode");
             return this;
         }
 
-        public Builder cropsCoordsTopLeft(CropCoords value) {
-            this.cropsCoordsTopLeft = Objects.requireNonNull(value, "cropsCoordsTopLeft");
+        /** The refiner's part: {@link Refiner#ensemble()} or {@link Refiner#secondPass()}. */
+        public Builder refiner(Refiner value) {
+            this.refiner = Objects.requireNonNull(value, "refiner");
             return this;
         }
 
-        public Builder negativeOriginalSize(ImageSize value) {
-            this.negativeOriginalSize = value;
-            return this;
-        }
-
-        public Builder negativeTargetSize(ImageSize value) {
-            this.negativeTargetSize = value;
-            return this;
-        }
-
-        public Builder negativeCropsCoordsTopLeft(CropCoords value) {
-            this.negativeCropsCoordsTopLeft = Objects.requireNonNull(value, "negativeCropsCoordsTopLeft");
-            return this;
-        }
-
-        /** Where the noise comes from, given the seed; default torch's CPU generator. */
-        public Builder noise(NoiseSource.Factory value) {
-            this.noise = Objects.requireNonNull(value, "noise");
+        /** No refiner. */
+        public Builder noRefiner() {
+            this.refiner = null;
             return this;
         }
 
         /**
          * Builds the request.
          *
-         * @throws IllegalArgumentException naming the first invalid field and its value
+         * @throws InvalidRequestException naming the first invalid field and its value
          */
         public GenerationRequest build() {
             return new GenerationRequest(this);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j;
 
-import io.sdxl4j.scheduler.SchedulerType;
 import java.time.Duration;
 import java.util.List;
 

@@ -36,6 +36,11 @@ public final class PipelineOptions {
         this.optimizedModelCache = b.optimizedModelCache;
     }
 
+    /** The names of the engines on the class path ({@code ort}; {@code javacpp} with the native module). */
+    public static java.util.List<String> availableEngines() {
+        return io.sdxl4j.engine.Engines.available();
+    }
+
     /** Engine {@code ort}, CPU provider, ONNX Runtime's default thread counts. */
     public static PipelineOptions defaults() {
         return builder().build();
@@ -124,7 +129,7 @@ public final class PipelineOptions {
 
         public Builder engine(String name) {
             if (name == null || name.isBlank()) {
-                throw new IllegalArgumentException("engine: '" + name + "' is empty");
+                throw new InvalidRequestException("engine", name, "is empty");
             }
             this.engine = name.strip();
             return this;
@@ -137,7 +142,7 @@ public final class PipelineOptions {
 
         public Builder intraOpThreads(int threads) {
             if (threads < 0) {
-                throw new IllegalArgumentException("intraOpThreads: " + threads + " is negative");
+                throw new InvalidRequestException("intraOpThreads", threads, "is negative");
             }
             this.intraOpThreads = threads;
             return this;
@@ -145,7 +150,7 @@ public final class PipelineOptions {
 
         public Builder interOpThreads(int threads) {
             if (threads < 0) {
-                throw new IllegalArgumentException("interOpThreads: " + threads + " is negative");
+                throw new InvalidRequestException("interOpThreads", threads, "is negative");
             }
             this.interOpThreads = threads;
             return this;

@@ -4,13 +4,19 @@ package io.sdxl4j;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.Engines;
 import io.sdxl4j.model.ModelFolder;
-import io.sdxl4j.model.ModelKind;
+import io.sdxl4j.pipeline.Generation;
 import io.sdxl4j.pipeline.LoadedModel;
-import io.sdxl4j.scheduler.SchedulerType;
-import io.sdxl4j.text.PromptEmbeds;
+import io.sdxl4j.pipeline.Output;
+import io.sdxl4j.pipeline.Scope;
+import io.sdxl4j.pipeline.StepObserver;
+import io.sdxl4j.random.NoiseSource;
+import io.sdxl4j.random.TorchGenerator;
+import io.sdxl4j.tensor.HostTensor;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -24,9 +30,10 @@ import java.util.Optional;
  * }
  * }</pre>
  *
- * <p>A pipeline owns its ONNX sessions and buffers and frees them in {@link #close()}. Generations
- * on one pipeline run one at a time (calls from several threads queue); a bad request throws before
- * any work and leaves the pipeline usable.
+ * <p>A pipeline owns its ONNX sessions and buffers and frees them in {@link #close()}, which may be
+ * called twice; use after close throws {@link IllegalStateException}. Generations on one pipeline
+ * run one at a time (calls from several threads queue). A request that does not fit throws
+ * {@link InvalidRequestException} before any work and leaves the pipeline usable.
  */
 public final class SdxlPipeline implements AutoCloseable {
 
@@ -34,7 +41,7 @@ public final class SdxlPipeline implements AutoCloseable {
     private final Engine engine;
     private final LoadedModel base;
     private final LoadedModel refiner;
-    private boolean closed;
+    private volatile boolean closed;
 
     private SdxlPipeline(PipelineOptions options, Engine engine, LoadedModel base, LoadedModel refiner) {
         this.options = options;
@@ -55,55 +62,53 @@ public final class SdxlPipeline implements AutoCloseable {
      * @throws IllegalArgumentException when the options name an engine that is not on the class path
      */
     public static SdxlPipeline load(Path modelDir, PipelineOptions options) {
-        return load(modelDir, null, options);
+        return open(modelDir, null, options);
     }
 
     /**
-     * Loads an SDXL base export and, when {@code refinerDir} is not null, an SDXL refiner export
-     * (used by requests with a {@link RefinerMode}). The refiner reuses the base's VAE when its VAE
-     * files are identical.
+     * Loads an SDXL base export and an SDXL refiner export (used by requests with a {@link Refiner}).
+     * The refiner reuses the base's VAE when its VAE files are identical.
      *
      * @throws SdxlException naming the folder or file that is not a usable base or refiner export
      */
     public static SdxlPipeline load(Path modelDir, Path refinerDir, PipelineOptions options) {
+        return open(modelDir, Objects.requireNonNull(refinerDir, "refinerDir"), options);
+    }
+
+    private static SdxlPipeline open(Path modelDir, Path refinerDir, PipelineOptions options) {
+        Objects.requireNonNull(options, "options");
         ModelFolder folder = ModelFolder.open(modelDir);
-        if (folder.kind() != ModelKind.BASE) {
+        if (folder.kind() != ModelInfo.Kind.BASE) {
             throw new SdxlException(folder.dir() + ": an SDXL refiner export (no text_encoder); a pipeline needs a"
                     + " base export with both text encoders, and takes the refiner as its second folder");
         }
         ModelFolder refinerFolder = refinerDir == null ? null : ModelFolder.open(refinerDir);
-        if (refinerFolder != null && refinerFolder.kind() != ModelKind.REFINER) {
+        if (refinerFolder != null && refinerFolder.kind() != ModelInfo.Kind.REFINER) {
             throw new SdxlException(refinerFolder.dir() + ": not an SDXL refiner export (it has text_encoder;"
                     + " a refiner has text_encoder_2 only and 5 time ids)");
         }
-        Engine engine = Engines.create(options);
-        List<AutoCloseable> opened = new ArrayList<>();
-        opened.add(engine);
+        Scope opened = new Scope();
         try {
-            LoadedModel base = LoadedModel.open(folder, engine, null);
-            opened.add(base);
-            LoadedModel refiner = refinerFolder == null ? null : LoadedModel.open(refinerFolder, engine, base);
+            Engine engine = opened.add(Engines.create(options));
+            LoadedModel base = opened.add(LoadedModel.open(folder, engine, null, options));
+            LoadedModel refiner = refinerFolder == null ? null
+                    : opened.add(LoadedModel.open(refinerFolder, engine, base, options));
+            opened.release();
             return new SdxlPipeline(options, engine, base, refiner);
         } catch (RuntimeException e) {
-            for (int i = opened.size() - 1; i >= 0; i--) {
-                try {
-                    opened.get(i).close();
-                } catch (Exception suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-            }
+            Scope.closeOnFailure(opened, e);
             throw e;
         }
     }
 
-    /** The base model folder. */
-    public ModelFolder model() {
-        return base.folder();
+    /** The base model. */
+    public ModelInfo model() {
+        return base.info();
     }
 
-    /** The refiner folder, if one was loaded. */
-    public Optional<ModelFolder> refinerModel() {
-        return refiner == null ? Optional.empty() : Optional.of(refiner.folder());
+    /** The refiner, if one was loaded. */
+    public Optional<ModelInfo> refinerModel() {
+        return refiner == null ? Optional.empty() : Optional.of(refiner.info());
     }
 
     public PipelineOptions options() {
@@ -120,10 +125,37 @@ public final class SdxlPipeline implements AutoCloseable {
         return base.defaultScheduler();
     }
 
-    /** Runs the base's text encoders on one prompt (for callers that cache or inspect embeddings). */
-    public synchronized PromptEmbeds encodePrompt(String prompt) {
+    /**
+     * Runs the base's text encoders on one prompt, as diffusers' {@code encode_prompt} (for callers
+     * that cache or inspect embeddings).
+     */
+    public PromptEmbeds encodePrompt(String prompt) {
+        return encodePrompt(prompt, 0);
+    }
+
+    /**
+     * Runs the base's text encoders on one prompt with diffusers' {@code clip_skip}: the hidden states
+     * of {@code hidden_states[-(clipSkip + 2)]}.
+     *
+     * @throws InvalidRequestException for the field {@code clipSkip} beyond the encoders' layers
+     */
+    public synchronized PromptEmbeds encodePrompt(String prompt, int clipSkip) {
         checkOpen();
-        return base.text().encode(prompt);
+        if (clipSkip < 0 || clipSkip > base.text().maxClipSkip()) {
+            throw new InvalidRequestException("clipSkip", clipSkip, "is outside [0, " + base.text().maxClipSkip() + "]");
+        }
+        return base.text().encode(Objects.requireNonNull(prompt, "prompt"), PromptMode.DIFFUSERS, clipSkip);
+    }
+
+    /**
+     * Checks that {@code request} fits this pipeline — everything {@link #generate} checks before any
+     * work — without running it or waiting for a generation in progress.
+     *
+     * @throws InvalidRequestException naming the field that does not fit
+     */
+    public void check(GenerationRequest request) {
+        checkOpen();
+        Generation.resolve(base, refiner, Objects.requireNonNull(request, "request"));
     }
 
     /** Generates without progress reporting. */
@@ -134,13 +166,43 @@ public final class SdxlPipeline implements AutoCloseable {
     /**
      * Generates the request's images.
      *
+     * @throws InvalidRequestException      when the request does not fit this pipeline, before any work
      * @throws GenerationCancelledException when the listener cancelled
-     * @throws IllegalArgumentException     when the request does not fit this pipeline (size, refiner)
      * @throws IllegalStateException        after {@link #close()}
      */
-    public synchronized GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+    public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+        return generate(request, listener, TorchGenerator::new);
+    }
+
+    // The noise factory is a test seam: the conformance tests replay diffusers' recorded draws.
+    synchronized GenerationResult generate(GenerationRequest request, ProgressListener listener,
+                                           NoiseSource.Factory noise) {
         checkOpen();
-        return new Generation(base, refiner, engine.ops(), request, listener).run();
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(listener, "listener");
+        StepProgress progress = new StepProgress();
+        Output out = Generation.run(base, refiner, engine.ops(), request, noise, new StepObserver() {
+            @Override
+            public void begin(HostTensor latents, Runnable refresh) {
+                progress.bind(latents.floatBuffer().asReadOnlyBuffer(), latents.shape(), refresh);
+            }
+
+            @Override
+            public boolean afterStep(int done, int total, double timestep, long elapsedNanos) {
+                progress.update(done, total, timestep, elapsedNanos);
+                listener.onStep(progress);
+                return !progress.isCancelled();
+            }
+        });
+        var r = out.request();
+        List<GeneratedImage> images = new ArrayList<>(out.pixels().size());
+        for (int i = 0; i < out.pixels().size(); i++) {
+            images.add(new GeneratedImage(i, r.width(), r.height(), out.pixels().get(i), r.seed(), out.parameters(),
+                    Duration.ofNanos(out.latentsNanos())));
+        }
+        return new GenerationResult(images, r.seed(), r.width(), r.height(), r.scheduler(), request.steps(),
+                Duration.ofNanos(out.textNanos()), Duration.ofNanos(out.denoiseNanos()),
+                Duration.ofNanos(out.decodeNanos()), Duration.ofNanos(out.totalNanos()));
     }
 
     private void checkOpen() {
@@ -156,10 +218,12 @@ public final class SdxlPipeline implements AutoCloseable {
             return;
         }
         closed = true;
-        if (refiner != null) {
-            refiner.close();
+        try (Scope scope = new Scope()) {
+            scope.add(engine);
+            scope.add(base);
+            if (refiner != null) {
+                scope.add(refiner);
+            }
         }
-        base.close();
-        engine.close();
     }
 }

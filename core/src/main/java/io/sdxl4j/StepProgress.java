@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j;
 
+import io.sdxl4j.image.LatentPreview;
+import java.awt.image.BufferedImage;
 import java.nio.FloatBuffer;
 import java.time.Duration;
 
@@ -11,9 +13,9 @@ import java.time.Duration;
  */
 public final class StepProgress {
 
-    private final FloatBuffer latents;
-    private final long[] latentShape;
-    private final Runnable refresh;
+    private FloatBuffer latents;
+    private long[] latentShape;
+    private Runnable refresh;
     private boolean stale;
     private int step;
     private int totalSteps;
@@ -22,8 +24,12 @@ public final class StepProgress {
     private boolean cancelled;
 
     // One instance per generation, updated in place after each step: the loop allocates nothing.
-    // refresh brings the latents to the host buffer; it runs only when a listener reads them.
-    StepProgress(FloatBuffer latents, long[] latentShape, Runnable refresh) {
+    StepProgress() {
+    }
+
+    // Each model's loop (base, refiner) has its own latents; refresh brings them to the host buffer
+    // and runs only when a listener reads them.
+    void bind(FloatBuffer latents, long[] latentShape, Runnable refresh) {
         this.latents = latents;
         this.latentShape = latentShape;
         this.refresh = refresh;
@@ -42,7 +48,7 @@ public final class StepProgress {
         return step;
     }
 
-    /** Model evaluations this generation runs. */
+    /** Model evaluations this generation runs (base and refiner together). */
     public int totalSteps() {
         return totalSteps;
     }
@@ -69,6 +75,15 @@ public final class StepProgress {
     /** The latents' shape: (images, channels, height / f, width / f). */
     public long[] latentShape() {
         return latentShape.clone();
+    }
+
+    /**
+     * A cheap RGB preview of image {@code index} of the batch from the current latents, one pixel per
+     * latent pixel, by the fixed latent-to-RGB factors of SDXL's VAE that ComfyUI and A1111 use (no
+     * VAE call).
+     */
+    public BufferedImage preview(int index) {
+        return LatentPreview.of(latents(), latentShape, index);
     }
 
     /** Stops the generation before the next step; {@code generate} then throws {@link GenerationCancelledException}. */

@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sdxl4j.image.ImageEncoder;
 import io.sdxl4j.model.FakeUnets;
 import io.sdxl4j.model.ModelCopies;
-import io.sdxl4j.text.PromptMode;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -56,38 +54,38 @@ class GenerationModesTest {
     @Test
     void img2imgStrengthDecidesHowMuchOfTheScheduleRuns() {
         int[] steps = new int[1];
-        float[] weak = pipeline.generate(quick().image(SOURCE).strength(0.3).build(), p -> steps[0] = p.totalSteps())
+        float[] weak = pipeline.generate(quick().mode(GenerationMode.imageToImage(SOURCE).withStrength(0.3)).build(), p -> steps[0] = p.totalSteps())
                 .image().pixels();
         assertEquals(1, steps[0], "strength 0.3 of 6 steps runs int(1.8) = 1");
-        float[] strong = pipeline.generate(quick().image(SOURCE).strength(1.0).build()).image().pixels();
+        float[] strong = pipeline.generate(quick().mode(GenerationMode.imageToImage(SOURCE).withStrength(1.0)).build()).image().pixels();
         assertFalse(Arrays.equals(weak, strong));
     }
 
     @Test
-    void img2imgTakesTheImagesSizeRoundedDownOrResizesToTheRequestedOne() {
+    void img2imgTakesTheImagesSizeRoundedDownToTheVaeFactorOrResizesToTheRequestedOne() {
         BufferedImage odd = ImageProcessingFixtures.gradient(70, 67);
-        GenerationResult r = pipeline.generate(quick().image(ImageInput.of(odd)).build());
-        assertEquals(64, r.width());
-        assertEquals(64, r.height());
-        r = pipeline.generate(quick().image(ImageInput.of(odd)).size(48, 32).build());
+        GenerationResult r = pipeline.generate(quick().mode(GenerationMode.imageToImage(ImageInput.of(odd))).build());
+        assertEquals(70, r.width(), "the tiny VAE's scale factor is 2");
+        assertEquals(66, r.height());
+        r = pipeline.generate(quick().mode(GenerationMode.imageToImage(ImageInput.of(odd))).size(48, 32).build());
         assertEquals(48 * 32 * 3, r.image().pixels().length);
     }
 
     @Test
     void aMaskThatKeepsEverythingLeavesThePromptNoSay() {
         BufferedImage black = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
-        float[] a = pipeline.generate(quick().image(SOURCE).mask(ImageInput.of(black)).build()).image().pixels();
-        float[] b = pipeline.generate(quick().prompt("a green pear").image(SOURCE).mask(ImageInput.of(black)).build())
+        float[] a = pipeline.generate(quick().mode(GenerationMode.inpaint(SOURCE, ImageInput.of(black))).build()).image().pixels();
+        float[] b = pipeline.generate(quick().prompt("a green pear").mode(GenerationMode.inpaint(SOURCE, ImageInput.of(black))).build())
                 .image().pixels();
         assertArrayEquals(a, b);
-        float[] repainted = pipeline.generate(quick().image(SOURCE).mask(MASK).build()).image().pixels();
+        float[] repainted = pipeline.generate(quick().mode(GenerationMode.inpaint(SOURCE, MASK)).build()).image().pixels();
         assertFalse(Arrays.equals(a, repainted));
     }
 
     @Test
     void maskBlurChangesTheInpaintedRegion() {
-        float[] sharp = pipeline.generate(quick().image(SOURCE).mask(MASK).build()).image().pixels();
-        GenerationResult blurred = pipeline.generate(quick().image(SOURCE).mask(MASK).maskBlur(8).build());
+        float[] sharp = pipeline.generate(quick().mode(GenerationMode.inpaint(SOURCE, MASK)).build()).image().pixels();
+        GenerationResult blurred = pipeline.generate(quick().mode(GenerationMode.inpaint(SOURCE, MASK).withMaskBlur(8)).build());
         assertFalse(Arrays.equals(sharp, blurred.image().pixels()));
         assertTrue(blurred.image().parameters().contains("Mask blur: 8"), blurred.image().parameters());
     }
@@ -95,13 +93,13 @@ class GenerationModesTest {
     @Test
     void bothRefinerModesRunAfterTheBase() {
         int[] total = new int[1];
-        GenerationResult ensemble = pipeline.generate(quick().steps(10).refiner(RefinerMode.ENSEMBLE)
-                .highNoiseFraction(0.8).build(), p -> total[0] = p.totalSteps());
+        GenerationResult ensemble = pipeline.generate(quick().steps(10)
+                .refiner(Refiner.ensemble().withHighNoiseFraction(0.8)).build(), p -> total[0] = p.totalSteps());
         assertEquals(10, total[0], "8 base steps and 2 refiner steps");
         assertTrue(ensemble.image().parameters().contains("Refiner: sdxl-tiny-refiner, Refiner switch at: 0.8"),
                 ensemble.image().parameters());
-        pipeline.generate(quick().steps(8).refiner(RefinerMode.BASE_THEN_REFINER).refinerStrength(0.5)
-                .refinerSteps(4).build(), p -> total[0] = p.totalSteps());
+        pipeline.generate(quick().steps(8)
+                .refiner(Refiner.secondPass().withStrength(0.5).withSteps(4)).build(), p -> total[0] = p.totalSteps());
         assertEquals(10, total[0], "8 base steps and int(4 * 0.5) = 2 refiner steps");
     }
 
@@ -127,7 +125,7 @@ class GenerationModesTest {
     @Test
     void imagesComeOutAsBase64WithTheirSeedAndTime() throws IOException {
         GeneratedImage image = pipeline.generate(quick().samples(2).build()).images().get(1);
-        byte[] png = Base64.getDecoder().decode(image.toBase64(ImageEncoder.Format.PNG));
+        byte[] png = Base64.getDecoder().decode(image.toBase64(OutputFormat.PNG));
         assertEquals(64, ImageIO.read(new ByteArrayInputStream(png)).getWidth());
         assertEquals(4, image.seed());
         assertEquals(1, image.index());
@@ -137,53 +135,67 @@ class GenerationModesTest {
     // --- bad input ---
 
     @Test
-    void strengthOutsideZeroToOneIsRejected() {
+    void strengthOutsideZeroToOneIsRejectedNamingTheField() {
         for (double s : new double[] {0, -0.5, 1.01, Double.NaN}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> quick().image(SOURCE).strength(s).build());
-            assertTrue(e.getMessage().startsWith("strength: "), e.getMessage());
+            InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                    () -> GenerationMode.imageToImage(SOURCE).withStrength(s));
+            assertEquals("strength", e.field());
+            assertEquals(String.valueOf(s), e.value().orElseThrow());
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> pipeline.generate(quick().image(SOURCE).steps(2).strength(0.2).build()));
-        assertTrue(e.getMessage().contains("leaves no step to run"), e.getMessage());
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> pipeline.generate(
+                quick().steps(2).mode(GenerationMode.imageToImage(SOURCE).withStrength(0.2)).build()));
+        assertEquals("strength", e.field());
+        assertTrue(e.reason().contains("leaves no step to run"), e.reason());
     }
 
     @Test
-    void aMaskOfAnotherSizeOrWithoutAnImageIsRejected() {
-        ImageInput small = ImageInput.of(new BufferedImage(32, 64, BufferedImage.TYPE_INT_RGB));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> quick().image(SOURCE).mask(small).build());
-        assertEquals("mask: 32x64 does not match the image's 64x64", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> quick().mask(MASK).build());
-        assertTrue(e.getMessage().startsWith("mask: given without an image"), e.getMessage());
+    void aMaskOfAnotherSizeIsResizedToTheOutputAsDiffusersDoes() {
+        ImageInput small = ImageInput.of(ImageProcessingFixtures.filled(32, 48, 0xFFFFFF));
+        GenerationResult r = pipeline.generate(quick().mode(GenerationMode.inpaint(SOURCE, small)).build());
+        assertEquals(64, r.width());
+        assertEquals(64, r.height());
     }
 
     @Test
-    void highNoiseFractionOutsideTheOpenIntervalIsRejected() {
+    void maskBlurOutsideItsRangeIsRejected() {
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> GenerationMode.inpaint(SOURCE, MASK).withMaskBlur(-1));
+        assertEquals("maskBlur", e.field());
+        e = assertThrows(InvalidRequestException.class, () -> GenerationMode.inpaint(SOURCE, MASK).withMaskBlur(65));
+        assertEquals("maskBlur", e.field());
+    }
+
+    @Test
+    void refinerValuesOutsideTheirRangesAreRejectedNamingTheField() {
         for (double f : new double[] {0, 1, 1.5}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> quick().highNoiseFraction(f).build());
-            assertTrue(e.getMessage().startsWith("highNoiseFraction: "), e.getMessage());
+            InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                    () -> Refiner.ensemble().withHighNoiseFraction(f));
+            assertEquals("refiner.highNoiseFraction", e.field());
         }
-        assertThrows(IllegalArgumentException.class, () -> quick().refinerStrength(0).build());
+        assertEquals("refiner.strength", assertThrows(InvalidRequestException.class,
+                () -> Refiner.secondPass().withStrength(0)).field());
+        assertEquals("refiner.steps", assertThrows(InvalidRequestException.class,
+                () -> Refiner.secondPass().withSteps(0)).field());
     }
 
     @Test
-    void anImageThatDoesNotDecodeIsNamed(@TempDir Path dir) throws IOException {
+    void anImageThatIsNotAnImageIsNamedFromItsHeader(@TempDir Path dir) throws IOException {
         Path bad = dir.resolve("photo.png");
         Files.writeString(bad, "not a png");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageInput.read(bad));
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> ImageInput.read(bad));
+        assertEquals("image", e.field());
         assertTrue(e.getMessage().contains("photo.png") && e.getMessage().contains("not a PNG"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ImageInput.ofBase64("data:image/png;base64,@@@"));
-        assertTrue(e.getMessage().startsWith("image base64"), e.getMessage());
+        e = assertThrows(InvalidRequestException.class, () -> ImageInput.ofBase64("data:image/png;base64,@@@"));
+        assertEquals("image", e.field());
+        assertTrue(e.reason().contains("not valid base64"), e.reason());
     }
 
     @Test
     void aRefinerRequestWithoutARefinerLoadedIsRejected() {
         try (SdxlPipeline baseOnly = SdxlPipeline.load(TestData.tinyModel())) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> baseOnly.generate(quick().refiner(RefinerMode.ENSEMBLE).build()));
-            assertTrue(e.getMessage().startsWith("refiner: "), e.getMessage());
+            InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                    () -> baseOnly.generate(quick().refiner(Refiner.ensemble()).build()));
+            assertEquals("refiner", e.field());
         }
     }
 
@@ -199,8 +211,8 @@ class GenerationModesTest {
         Path m = ModelCopies.tinyModel(dir);
         FakeUnets.writeSamplingVaeEncoder(m.resolve("vae_encoder/model.onnx"));
         try (SdxlPipeline p = SdxlPipeline.load(m)) {
-            float[] a = p.generate(quick().image(SOURCE).build()).image().pixels();
-            float[] b = p.generate(quick().image(SOURCE).strength(0.5).build()).image().pixels();
+            float[] a = p.generate(quick().mode(GenerationMode.imageToImage(SOURCE)).build()).image().pixels();
+            float[] b = p.generate(quick().mode(GenerationMode.imageToImage(SOURCE).withStrength(0.5)).build()).image().pixels();
             assertFalse(Arrays.equals(a, b));
         }
     }
@@ -217,8 +229,8 @@ class GenerationModesTest {
             }
         }
         try (SdxlPipeline p = SdxlPipeline.load(m)) {
-            float[] all = p.generate(quick().image(SOURCE).mask(ImageInput.of(white)).build()).image().pixels();
-            float[] halfMask = p.generate(quick().image(SOURCE).mask(ImageInput.of(half)).build()).image().pixels();
+            float[] all = p.generate(quick().mode(GenerationMode.inpaint(SOURCE, ImageInput.of(white))).build()).image().pixels();
+            float[] halfMask = p.generate(quick().mode(GenerationMode.inpaint(SOURCE, ImageInput.of(half))).build()).image().pixels();
             assertFalse(Arrays.equals(all, halfMask), "the mask channel reaches the UNet");
         }
     }

@@ -80,9 +80,10 @@ class SdxlPipelineLoadTest {
     @Test
     void anUnknownEngineIsAnOptionError() {
         PipelineOptions options = PipelineOptions.builder().engine("nonesuch").build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
                 () -> SdxlPipeline.load(TestData.tinyModel(), options));
-        assertTrue(e.getMessage().startsWith("engine: 'nonesuch'"), e.getMessage());
+        assertEquals("engine", e.field());
+        assertEquals("nonesuch", e.value().orElseThrow());
     }
 
     @Test

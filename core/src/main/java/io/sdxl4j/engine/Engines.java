@@ -24,7 +24,7 @@ public final class Engines {
     /**
      * Creates the engine {@code options.engine()} names.
      *
-     * @throws IllegalArgumentException naming the field {@code engine} when no provider has that name
+     * @throws io.sdxl4j.InvalidRequestException for the field {@code engine} when no provider has that name
      */
     public static Engine create(PipelineOptions options) {
         for (EngineProvider p : ServiceLoader.load(EngineProvider.class, Engines.class.getClassLoader())) {
@@ -32,7 +32,7 @@ public final class Engines {
                 return p.create(options);
             }
         }
-        throw new IllegalArgumentException("engine: '" + options.engine() + "' is not on the class path; available: "
+        throw new io.sdxl4j.InvalidRequestException("engine", options.engine(), "is not on the class path; available: "
                 + available() + (options.engine().equals("javacpp") ? " (add io.sdxl4j:sdxl4j-native)" : ""));
     }
 }

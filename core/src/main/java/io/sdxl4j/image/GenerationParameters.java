@@ -15,6 +15,12 @@ import java.util.Locale;
  */
 public final class GenerationParameters {
 
+    /**
+     * Longest prompt text kept in the metadata (each of prompt and negative prompt): a 10 MB prompt
+     * must not make every image 10 MB larger.
+     */
+    public static final int MAX_PROMPT_CHARS = 4096;
+
     private GenerationParameters() {
     }
 
@@ -43,6 +49,7 @@ public final class GenerationParameters {
     }
 
     private static String oneLine(String s) {
-        return s.replace('\n', ' ').replace('\r', ' ');
+        String line = s.replace('\n', ' ').replace('\r', ' ');
+        return line.length() <= MAX_PROMPT_CHARS ? line : line.substring(0, MAX_PROMPT_CHARS) + "…";
     }
 }

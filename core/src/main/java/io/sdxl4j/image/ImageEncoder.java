@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.image;
 
+import io.sdxl4j.OutputFormat;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
-import java.util.Locale;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageTypeSpecifier;
@@ -26,28 +26,6 @@ import org.w3c.dom.NodeList;
  * comment ({@code COM}, UTF-8).
  */
 public final class ImageEncoder {
-
-    /** Output formats. */
-    public enum Format {
-        PNG, JPEG;
-
-        /** The format a file name's extension asks for ({@code .png}, {@code .jpg}, {@code .jpeg}). */
-        public static Format forFileName(String name) {
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.endsWith(".png")) {
-                return PNG;
-            }
-            if (lower.endsWith(".jpg") || lower.endsWith(".jpeg")) {
-                return JPEG;
-            }
-            throw new IllegalArgumentException("output: '" + name + "' is neither .png nor .jpg/.jpeg");
-        }
-
-        /** The MIME type. */
-        public String mimeType() {
-            return this == PNG ? "image/png" : "image/jpeg";
-        }
-    }
 
     private ImageEncoder() {
     }
@@ -119,8 +97,8 @@ public final class ImageEncoder {
     }
 
     /** Encodes in {@code format} (JPEG at quality 0.95). */
-    public static byte[] encode(BufferedImage image, Format format, String parameters) {
-        return format == Format.PNG ? png(image, parameters) : jpeg(image, 0.95f, parameters);
+    public static byte[] encode(BufferedImage image, OutputFormat format, String parameters) {
+        return format == OutputFormat.PNG ? png(image, parameters) : jpeg(image, 0.95f, parameters);
     }
 
     private static byte[] write(ImageWriter writer, BufferedImage image, IIOMetadata meta, ImageWriteParam param) {

@@ -4,13 +4,17 @@ package io.sdxl4j.model;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sdxl4j.ModelInfo.Kind;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.scheduler.SchedulerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -18,22 +22,33 @@ import java.util.Optional;
  * one folder per component with {@code model.onnx} (and {@code model.onnx_data} for large
  * weights), {@code tokenizer/}, {@code tokenizer_2/} and {@code scheduler/scheduler_config.json}.
  * Opening checks the layout and reads the small JSON files; the ONNX files are opened by the
- * pipeline.
+ * pipeline. A component folder may be a symbolic link to another export's (an inpainting export
+ * that shares everything but its UNet), or the small text file git writes in place of such a link
+ * where it cannot make links, holding the relative path.
  */
 public final class ModelFolder {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
-    private final ModelKind kind;
+    private final Kind kind;
     private final JsonNode index;
     private final VaeConfig vae;
     private final JsonNode unetConfig;
     private final SchedulerConfig scheduler;
 
-    private ModelFolder(Path dir, ModelKind kind, JsonNode index, VaeConfig vae, JsonNode unetConfig,
-                        SchedulerConfig scheduler) {
+    /** The folders of a model's parts, as the export names them. */
+    private static final List<String> PARTS = List.of("text_encoder", "text_encoder_2", "unet", "vae_decoder",
+            "vae_encoder", "tokenizer", "tokenizer_2", "scheduler");
+    /** Larger files are not link placeholders. */
+    private static final long MAX_LINK_FILE = 4096;
+
+    private final Map<String, Path> parts;
+
+    private ModelFolder(Path dir, Map<String, Path> parts, Kind kind, JsonNode index, VaeConfig vae,
+                        JsonNode unetConfig, SchedulerConfig scheduler) {
         this.dir = dir;
+        this.parts = parts;
         this.kind = kind;
         this.index = index;
         this.vae = vae;
@@ -58,31 +73,61 @@ public final class ModelFolder {
                     + " vae_decoder/, tokenizer/, tokenizer_2/, scheduler/)");
         }
         JsonNode index = readJson(indexFile);
+        Map<String, Path> parts = new LinkedHashMap<>();
+        for (String part : PARTS) {
+            parts.put(part, resolvePart(abs, part));
+        }
         String className = index.path("_class_name").asText("");
         if (!className.isEmpty() && !className.contains("StableDiffusionXL")) {
             throw new SdxlException(indexFile + ": _class_name " + className + " is not an SDXL pipeline");
         }
         boolean hasTextEncoder1 = index.has("text_encoder") && !index.path("text_encoder").path(0).isNull()
-                || !index.has("text_encoder") && Files.isDirectory(abs.resolve("text_encoder"));
-        ModelKind kind = hasTextEncoder1 ? ModelKind.BASE : ModelKind.REFINER;
+                || !index.has("text_encoder") && Files.isDirectory(parts.get("text_encoder"));
+        Kind kind = hasTextEncoder1 ? Kind.BASE : Kind.REFINER;
 
         List<String> required = new ArrayList<>(List.of(Component.TEXT_ENCODER_2.label(), Component.UNET.label(),
                 Component.VAE_DECODER.label(), "tokenizer_2/vocab.json", "tokenizer_2/merges.txt",
                 "vae_decoder/config.json"));
-        if (kind == ModelKind.BASE) {
+        if (kind == Kind.BASE) {
             required.addAll(List.of(Component.TEXT_ENCODER.label(), "tokenizer/vocab.json", "tokenizer/merges.txt"));
         }
-        List<String> missing = required.stream().filter(f -> !Files.isRegularFile(abs.resolve(f))).toList();
+        List<String> missing = required.stream().filter(f -> !Files.isRegularFile(file(parts, f))).toList();
         if (!missing.isEmpty()) {
             throw new SdxlException(abs + ": not a complete SDXL ONNX export: missing " + missing);
         }
-        VaeConfig vae = readVae(abs.resolve("vae_decoder/config.json"));
-        Path unetConfigFile = abs.resolve("unet/config.json");
+        VaeConfig vae = readVae(file(parts, "vae_decoder/config.json"));
+        Path unetConfigFile = file(parts, "unet/config.json");
         JsonNode unetConfig = Files.isRegularFile(unetConfigFile) ? readJson(unetConfigFile) : JSON.createObjectNode();
-        Path schedulerFile = abs.resolve("scheduler/scheduler_config.json");
+        Path schedulerFile = file(parts, "scheduler/scheduler_config.json");
         SchedulerConfig scheduler = Files.isRegularFile(schedulerFile)
                 ? SchedulerConfig.read(schedulerFile) : SchedulerConfig.sdxlDefault();
-        return new ModelFolder(abs, kind, index, vae, unetConfig, scheduler);
+        return new ModelFolder(abs, Map.copyOf(parts), kind, index, vae, unetConfig, scheduler);
+    }
+
+    /** {@code part/rest} through the part's (possibly linked) folder. */
+    private static Path file(Map<String, Path> parts, String relative) {
+        int slash = relative.indexOf('/');
+        return parts.get(relative.substring(0, slash)).resolve(relative.substring(slash + 1));
+    }
+
+    // A part's folder: itself (a directory, or a symbolic link the file system follows), or the folder
+    // named by a link placeholder file, resolved against the export.
+    private static Path resolvePart(Path dir, String part) {
+        Path p = dir.resolve(part);
+        try {
+            if (Files.isRegularFile(p) && Files.size(p) <= MAX_LINK_FILE) {
+                String target = Files.readString(p, StandardCharsets.UTF_8).strip();
+                if (!target.isEmpty() && target.indexOf('\n') < 0) {
+                    Path linked = dir.resolve(target).normalize();
+                    if (Files.isDirectory(linked)) {
+                        return linked;
+                    }
+                }
+            }
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            throw new SdxlException(p + ": cannot read the link file (" + e.getMessage() + ")", e);
+        }
+        return p;
     }
 
     /** The folder, absolute. */
@@ -95,13 +140,13 @@ public final class ModelFolder {
         return dir.getFileName() == null ? dir.toString() : dir.getFileName().toString();
     }
 
-    public ModelKind kind() {
+    public Kind kind() {
         return kind;
     }
 
     /** The ONNX file of a component. */
     public Path onnx(Component component) {
-        return dir.resolve(component.label());
+        return parts.get(component.folder()).resolve("model.onnx");
     }
 
     /** True when the folder has the component's ONNX file. */
@@ -111,12 +156,12 @@ public final class ModelFolder {
 
     /** The tokenizer folder for text encoder 1 or 2. */
     public Path tokenizer(int encoder) {
-        return dir.resolve(encoder == 1 ? "tokenizer" : "tokenizer_2");
+        return parts.get(encoder == 1 ? "tokenizer" : "tokenizer_2");
     }
 
     /** A component's {@code config.json}, if present. */
     public Optional<JsonNode> config(Component component) {
-        Path file = dir.resolve(component.folder()).resolve("config.json");
+        Path file = parts.get(component.folder()).resolve("config.json");
         return Files.isRegularFile(file) ? Optional.of(readJson(file)) : Optional.empty();
     }
 
@@ -145,12 +190,12 @@ public final class ModelFolder {
      * branch gets zero embeddings (true for SDXL base, false for the refiner).
      */
     public boolean forceZerosForEmptyPrompt() {
-        return index.path("force_zeros_for_empty_prompt").asBoolean(kind == ModelKind.BASE);
+        return index.path("force_zeros_for_empty_prompt").asBoolean(kind == Kind.BASE);
     }
 
     /** True for refiners, whose time ids carry an aesthetic score. */
     public boolean requiresAestheticsScore() {
-        return index.path("requires_aesthetics_score").asBoolean(kind == ModelKind.REFINER);
+        return index.path("requires_aesthetics_score").asBoolean(kind == Kind.REFINER);
     }
 
     static JsonNode readJson(Path file) {

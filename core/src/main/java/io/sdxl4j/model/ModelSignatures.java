@@ -23,18 +23,21 @@ public final class ModelSignatures {
     /** A CLIP text encoder: {@code input_ids} in; hidden states out (and {@code text_embeds} for encoder 2). */
     public static void checkTextEncoder(EngineSession s, boolean withProjection) {
         requireInput(s, "input_ids", DataType.INT64, DataType.INT32);
-        penultimateHiddenState(s);
+        lastHiddenState(s);
         if (withProjection) {
             requireOutput(s, "text_embeds");
         }
     }
 
     /**
-     * The name of {@code hidden_states[-2]}, the layer SDXL conditions on: the highest-numbered
-     * {@code hidden_states.N} output minus one ({@code hidden_states.11} of CLIP ViT-L,
-     * {@code hidden_states.31} of OpenCLIP bigG).
+     * The number of the last {@code hidden_states.N} output (12 for CLIP ViT-L, 32 for OpenCLIP bigG,
+     * 5 for the tiny test encoders): {@code hidden_states[-1]} in diffusers' indexing, so that
+     * {@code hidden_states[-(clip_skip + 2)]}, the layer SDXL conditions on, is
+     * {@code hidden_states.(N − 1 − clip_skip)}.
+     *
+     * @throws SdxlException naming the file when the export has no hidden-state outputs
      */
-    public static String penultimateHiddenState(EngineSession s) {
+    public static int lastHiddenState(EngineSession s) {
         int max = -1;
         for (TensorSpec o : s.outputs()) {
             Matcher m = HIDDEN_STATE.matcher(o.name());
@@ -46,7 +49,7 @@ public final class ModelSignatures {
             throw new SdxlException(s.label() + ": outputs `hidden_states.N` missing (export with"
                     + " output_hidden_states); found " + names(s.outputs()));
         }
-        return "hidden_states." + (max - 1);
+        return max;
     }
 
     /** The SDXL UNet: sample, timestep, encoder_hidden_states, text_embeds, time_ids in; out_sample out. */

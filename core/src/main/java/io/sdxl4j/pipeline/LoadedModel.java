@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.pipeline;
 
+import io.sdxl4j.ImageSize;
+import io.sdxl4j.ModelInfo;
+import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.SchedulerType;
 import io.sdxl4j.SdxlException;
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.scheduler.Scheduler;
 import io.sdxl4j.scheduler.SchedulerConfig;
-import io.sdxl4j.scheduler.SchedulerType;
-import io.sdxl4j.scheduler.TimestepSpacing;
+import io.sdxl4j.scheduler.Schedulers;
 import io.sdxl4j.text.TextConditioner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,11 +54,11 @@ public final class LoadedModel implements AutoCloseable {
      *
      * @param shareWith a model whose VAE sessions to reuse when the VAE files are identical, or null
      */
-    public static LoadedModel open(ModelFolder folder, Engine engine, LoadedModel shareWith) {
+    public static LoadedModel open(ModelFolder folder, Engine engine, LoadedModel shareWith, PipelineOptions options) {
         TextConditioner text = TextConditioner.open(folder, engine);
         UNet unet = null;
         try {
-            unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize());
+            unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize(), options);
             LoadedModel owner = shareWith != null && sameFile(folder, shareWith.folder, Component.VAE_DECODER)
                     && folder.vae().equals(shareWith.folder.vae()) ? shareWith.root() : null;
             VaeDecoder vae = owner != null ? owner.vae : VaeDecoder.open(folder, engine);
@@ -139,13 +143,28 @@ public final class LoadedModel implements AutoCloseable {
      * timestep spacing override, or null), one instance per type and spacing, reused.
      */
     public Scheduler scheduler(SchedulerType type, TimestepSpacing spacing) {
-        return schedulers.computeIfAbsent(type + "/" + spacing, key -> {
-            SchedulerConfig config = folder.schedulerConfig();
-            if (spacing != null) {
-                config = config.with("timestep_spacing", spacing.configValue());
-            }
-            return type.create(config);
-        });
+        return schedulers.computeIfAbsent(type + "/" + spacing, key -> newScheduler(type, spacing));
+    }
+
+    /** A new scheduler of a type and spacing (or null) from this folder's config, owned by the caller. */
+    public Scheduler newScheduler(SchedulerType type, TimestepSpacing spacing) {
+        SchedulerConfig config = folder.schedulerConfig();
+        if (spacing != null) {
+            config = config.with("timestep_spacing", spacing.configValue());
+        }
+        return Schedulers.create(type, config);
+    }
+
+    /** The scheduler config's {@code num_train_timesteps} (1000 for SDXL). */
+    public int trainTimesteps() {
+        return folder.schedulerConfig().getInt("num_train_timesteps", 1000);
+    }
+
+    /** What the folder is, for the API. */
+    public ModelInfo info() {
+        int size = folder.defaultImageSize();
+        return new ModelInfo(folder.name(), folder.dir(), folder.kind(), new ImageSize(size, size),
+                folder.vae().scaleFactor(), unet.inChannels(), defaultScheduler(), folder.has(Component.VAE_ENCODER));
     }
 
     /** The scheduler type of this folder's {@code scheduler_config.json}. */

@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.pipeline;
 
+import io.sdxl4j.ExecutionProvider;
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.engine.TensorSpec;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
-import io.sdxl4j.model.ModelKind;
+import io.sdxl4j.ModelInfo.Kind;
+import io.sdxl4j.model.DerivedModel;
 import io.sdxl4j.model.ModelSignatures;
+import io.sdxl4j.model.UnetUpsamplers;
+import io.sdxl4j.onnx.Onnx;
 import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.HostTensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * The SDXL UNet session and what the loop must know about its inputs: the {@code timestep}
@@ -26,9 +34,12 @@ public final class UNet implements AutoCloseable {
     private final int timeIds;
     private final int timestepCondDim;
 
-    private UNet(EngineSession session, int timeIds) {
+    private final int latentMultiple;
+
+    private UNet(EngineSession session, int timeIds, int latentMultiple) {
         this.session = session;
         this.timeIds = timeIds;
+        this.latentMultiple = latentMultiple;
         this.timestep = session.input("timestep").orElseThrow();
         long channels = session.input("sample").orElseThrow().dim(1);
         this.inChannels = channels > 0 ? (int) channels : 4;
@@ -40,10 +51,34 @@ public final class UNet implements AutoCloseable {
      *
      * @throws SdxlException naming {@code unet/model.onnx} when it does not fit
      */
-    public static UNet open(ModelFolder folder, Engine engine, int hiddenSize, int pooledSize) {
-        EngineSession session = engine.open(folder.onnx(Component.UNET), Component.UNET.label());
+    public static UNet open(ModelFolder folder, Engine engine, int hiddenSize, int pooledSize,
+                            PipelineOptions options) {
+        Path file = folder.onnx(Component.UNET);
+        String label = Component.UNET.label();
+        int latentMultiple = 1;
+        EngineSession session;
+        // CUDA graphs need every node on the device; the rewrite's shape nodes would keep the UNet out of one.
+        boolean cudaGraph = options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph();
+        Optional<UnetUpsamplers.Rewrite> rewrite = Optional.empty();
+        if (Files.isRegularFile(file) && !cudaGraph) {
+            Onnx.ModelProto graph = DerivedModel.read(file, label);
+            rewrite = UnetUpsamplers.sizedFromSkips(graph);
+            if (rewrite.isEmpty()) {
+                latentMultiple = 1 << upsamplers(graph);
+            }
+        } else if (cudaGraph && Files.isRegularFile(file)) {
+            latentMultiple = 1 << upsamplers(DerivedModel.read(file, label));
+        }
+        if (rewrite.isPresent()) {
+            try (DerivedModel derived = DerivedModel.write(rewrite.get().model(), file, "upsample-to-skip",
+                    options.optimizedModelCache(), label)) {
+                session = engine.open(derived.file(), label);
+            }
+        } else {
+            session = engine.open(file, label);
+        }
         try {
-            int timeIds = folder.kind() == ModelKind.REFINER ? 5 : 6;
+            int timeIds = folder.kind() == Kind.REFINER ? 5 : 6;
             ModelSignatures.checkUnet(session, timeIds);
             session.input("timestep_cond").ifPresent(t -> {
                 if (t.rank() != 2 || t.dim(1) < 2) {
@@ -54,11 +89,28 @@ public final class UNet implements AutoCloseable {
             ModelSignatures.requireDim(session, "encoder_hidden_states", 2, hiddenSize,
                     "the text encoders' hidden states concatenated");
             ModelSignatures.requireDim(session, "text_embeds", 1, pooledSize, "text_encoder_2's text_embeds");
-            return new UNet(session, timeIds);
+            return new UNet(session, timeIds, latentMultiple);
         } catch (RuntimeException e) {
             session.close();
             throw e;
         }
+    }
+
+    private static int upsamplers(Onnx.ModelProto graph) {
+        int n = 0;
+        for (Onnx.NodeProto node : graph.getGraph().getNodeList()) {
+            n += node.getOpType().equals("Resize") ? 1 : 0;
+        }
+        return n;
+    }
+
+    /**
+     * What latent heights and widths must be a multiple of: 1 when the upsamplers follow their skip
+     * connections (the rewrite applied, as diffusers runs any size), else the export's overall
+     * upsampling factor.
+     */
+    public int latentMultiple() {
+        return latentMultiple;
     }
 
     public EngineSession session() {

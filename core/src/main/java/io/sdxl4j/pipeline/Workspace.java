@@ -204,6 +204,14 @@ public final class Workspace implements AutoCloseable {
     }
 
     /**
+     * The host tensor {@link #latentsOnHost()} fills, as it is now (the latents themselves on a host
+     * engine; on a device engine, current only after {@link #latentsOnHost()}).
+     */
+    public HostTensor hostLatents() {
+        return hostLatents;
+    }
+
+    /**
      * The latents in host memory, current: the latents themselves on a host engine, else a host
      * copy downloaded now.
      */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.InvalidRequestException;
 import io.sdxl4j.tensor.Tensor;
 import io.sdxl4j.tensor.TensorOps;
 import java.util.Arrays;
@@ -30,7 +31,8 @@ abstract class BaseScheduler implements Scheduler {
     @Override
     public final void setTimesteps(int steps) {
         if (steps < 1 || steps > train.numTrainTimesteps) {
-            throw new IllegalArgumentException("steps: " + steps + " is outside [1, " + train.numTrainTimesteps + "]");
+            throw new InvalidRequestException("steps", steps, "is outside [1, " + train.numTrainTimesteps + "], the"
+                    + " scheduler's num_train_timesteps");
         }
         this.numInferenceSteps = steps;
         schedule(steps);

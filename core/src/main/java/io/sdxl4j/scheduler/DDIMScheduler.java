@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
 
@@ -23,7 +24,7 @@ public final class DDIMScheduler extends AlphaSampler {
 
     public DDIMScheduler(SchedulerConfig config) {
         super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, false), true);
-        this.spacing = TimestepSpacing.fromConfig(config, NAME, "leading");
+        this.spacing = Schedulers.spacing(config, NAME, "leading");
         this.stepsOffset = config.getInt("steps_offset", 0);
         this.finalAlphaCumprod = config.getBoolean("set_alpha_to_one", true) ? 1f : train.alphasCumprod[0];
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
 
@@ -23,7 +24,7 @@ public final class DDPMScheduler extends AlphaSampler {
 
     public DDPMScheduler(SchedulerConfig config) {
         super(NAME, config, TrainingSchedule.of(config, BetaDefaults.DDPM, true, false), true);
-        this.spacing = TimestepSpacing.fromConfig(config, NAME, "leading");
+        this.spacing = Schedulers.spacing(config, NAME, "leading");
         this.stepsOffset = config.getInt("steps_offset", 0);
         String variance = config.getString("variance_type", "fixed_small");
         config.requireOneOf(NAME, "variance_type", variance, "fixed_small", "fixed_small_log", "fixed_large");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
@@ -57,7 +58,7 @@ public final class DPMSolverMultistepScheduler extends SolverScheduler {
         config.requireOneOf(NAME, "final_sigmas_type", finalSigmas, "zero", "sigma_min");
         this.finalSigmaZero = finalSigmas.equals("zero");
         this.lambdaMinClipped = config.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-        this.spacing = TimestepSpacing.fromConfig(config, NAME, "linspace");
+        this.spacing = Schedulers.spacing(config, NAME, "linspace");
         this.stepsOffset = config.getInt("steps_offset", 0);
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.InvalidRequestException;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
 
@@ -44,7 +45,7 @@ public final class LCMScheduler extends AlphaSampler {
     @Override
     protected void schedule(int steps) {
         if (steps > originalSteps) {
-            throw new IllegalArgumentException("steps: " + steps + " exceeds LCM's original_inference_steps "
+            throw new InvalidRequestException("steps", steps, "exceeds LCM's original_inference_steps "
                     + originalSteps);
         }
         // The distillation schedule k·i − 1, i = 1 … original_steps (k = T / original_steps), highest first,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.InvalidRequestException;
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
 
@@ -30,7 +32,7 @@ public final class PNDMScheduler extends BaseScheduler {
 
     public PNDMScheduler(SchedulerConfig config) {
         super(config, TrainingSchedule.of(config, BetaDefaults.DDPM, false, false));
-        this.spacing = TimestepSpacing.fromConfig(config, NAME, "leading");
+        this.spacing = Schedulers.spacing(config, NAME, "leading");
         this.stepsOffset = config.getInt("steps_offset", 0);
         this.skipPrk = config.getBoolean("skip_prk_steps", false);
         this.predictionType = PredictionType.fromConfigWithoutSample(config, NAME);
@@ -97,7 +99,7 @@ public final class PNDMScheduler extends BaseScheduler {
             }
         } else {
             if (m < PNDM_ORDER) {
-                throw new IllegalArgumentException("steps: " + steps + " is below 4, which PNDM's Runge-Kutta warm-up"
+                throw new InvalidRequestException("steps", steps, "is below 4, which PNDM's Runge-Kutta warm-up"
                         + " needs (set skip_prk_steps)");
             }
             // PRK: each of the last four timesteps and its half-step, each twice, trimmed: diffusers'

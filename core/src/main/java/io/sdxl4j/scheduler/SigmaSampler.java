@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.tensor.Tensor;
 
 /**
@@ -19,7 +20,7 @@ abstract class SigmaSampler extends BaseScheduler {
     /** @param sampleSupported whether the class (like its diffusers namesake) takes prediction_type=sample */
     SigmaSampler(String name, SchedulerConfig config, TrainingSchedule train, boolean sampleSupported) {
         super(config, train);
-        this.spacing = TimestepSpacing.fromConfig(config, name, "linspace");
+        this.spacing = Schedulers.spacing(config, name, "linspace");
         this.stepsOffset = config.getInt("steps_offset", 0);
         this.predictionType = sampleSupported ? PredictionType.fromConfig(config, name)
                 : PredictionType.fromConfigWithoutSample(config, name);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.TimestepSpacing;
 /**
  * A sampling schedule in σ: the timesteps fed to the model and the noise levels σ_i, one more σ
  * than timesteps (the level the last step ends at). Built by the shared functions below and

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.TimestepSpacing;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.Tensor;
@@ -61,7 +62,7 @@ public final class UniPCMultistepScheduler extends SolverScheduler {
             throw new SdxlException(config.source() + ": " + NAME + " does not support solver_p");
         }
         this.karras = config.getBoolean("use_karras_sigmas", false);
-        this.spacing = TimestepSpacing.fromConfig(config, NAME, "linspace");
+        this.spacing = Schedulers.spacing(config, NAME, "linspace");
         this.stepsOffset = config.getInt("steps_offset", 0);
     }
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.text;
 
+import io.sdxl4j.PromptEmbeds;
+import io.sdxl4j.PromptMode;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
-import io.sdxl4j.model.ModelKind;
+import io.sdxl4j.ModelInfo.Kind;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -41,7 +43,7 @@ public final class TextConditioner implements AutoCloseable {
     public static TextConditioner open(ModelFolder folder, Engine engine) {
         List<TextEncoder> encoders = new ArrayList<>();
         try {
-            if (folder.kind() == ModelKind.BASE) {
+            if (folder.kind() == Kind.BASE) {
                 encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER, 1, false));
             }
             encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER_2, 2, true));
@@ -84,27 +86,33 @@ public final class TextConditioner implements AutoCloseable {
         return encoders.stream().map(TextEncoder::tokenizer).toList();
     }
 
-    /**
-     * Encodes one prompt as diffusers does: literal text, truncated to the encoders' 75 content tokens
-     * (with a warning in the log when that cuts the prompt).
-     */
-    public PromptEmbeds encode(String prompt) {
-        return encode(prompt, PromptMode.DIFFUSERS);
+    /** The largest clip skip both encoders serve. */
+    public int maxClipSkip() {
+        return encoders.stream().mapToInt(TextEncoder::maxClipSkip).min().orElse(0);
     }
 
     /**
-     * Encodes one prompt in the given mode. In {@link PromptMode#A1111} mode the result has one
-     * 77-token row block per chunk (the sequence is 77·chunks long) and the pooled embedding of the
-     * first chunk, as AUTOMATIC1111 returns for SDXL.
+     * Encodes one prompt as diffusers does: literal text, truncated to the encoders' 75 content tokens
+     * (with a warning in the log when that cuts the prompt), the penultimate layers.
      */
-    public PromptEmbeds encode(String prompt, PromptMode mode) {
+    public PromptEmbeds encode(String prompt) {
+        return encode(prompt, PromptMode.DIFFUSERS, 0);
+    }
+
+    /**
+     * Encodes one prompt in the given mode, from {@code hidden_states[-(clipSkip + 2)]} of each
+     * encoder. In {@link PromptMode#A1111} mode the result has one 77-token row block per chunk (the
+     * sequence is 77·chunks long) and the pooled embedding of the first chunk, as AUTOMATIC1111
+     * returns for SDXL.
+     */
+    public PromptEmbeds encode(String prompt, PromptMode mode, int clipSkip) {
         if (mode == PromptMode.DIFFUSERS) {
             float[] hidden = new float[sequenceLength * hiddenSize];
             float[] pooled = new float[pooledSize];
             int offset = 0;
             for (int i = 0; i < encoders.size(); i++) {
                 TextEncoder e = encoders.get(i);
-                e.encode(prompt, hidden, offset, hiddenSize, i == encoders.size() - 1 ? pooled : null);
+                e.encode(prompt, clipSkip, hidden, offset, hiddenSize, i == encoders.size() - 1 ? pooled : null);
                 offset += e.hiddenSize();
             }
             int tokens = encoders.get(0).tokenizer().encode(prompt).length;
@@ -121,14 +129,14 @@ public final class TextConditioner implements AutoCloseable {
             perEncoder.add(c);
             chunks = Math.max(chunks, c.size());
         }
-        return encodeChunks(perEncoder, chunks);
+        return encodeChunks(perEncoder, chunks, clipSkip);
     }
 
     /**
      * Pads {@code embeds} with chunks of the empty prompt up to {@code chunks} chunks, as
      * AUTOMATIC1111 pads the shorter of a prompt and its negative.
      */
-    public PromptEmbeds padTo(PromptEmbeds embeds, int chunks) {
+    public PromptEmbeds padTo(PromptEmbeds embeds, int chunks, int clipSkip) {
         int have = embeds.hidden().length / (sequenceLength * hiddenSize);
         if (have >= chunks) {
             return embeds;
@@ -141,7 +149,7 @@ public final class TextConditioner implements AutoCloseable {
             }
             empty.add(c);
         }
-        PromptEmbeds padding = encodeChunks(empty, chunks - have);
+        PromptEmbeds padding = encodeChunks(empty, chunks - have, clipSkip);
         float[] hidden = java.util.Arrays.copyOf(embeds.hidden(), chunks * sequenceLength * hiddenSize);
         System.arraycopy(padding.hidden(), 0, hidden, embeds.hidden().length, padding.hidden().length);
         return new PromptEmbeds(hidden, embeds.pooled());
@@ -152,7 +160,7 @@ public final class TextConditioner implements AutoCloseable {
         return embeds.hidden().length / (sequenceLength * hiddenSize);
     }
 
-    private PromptEmbeds encodeChunks(List<List<PromptChunker.Chunk>> perEncoder, int chunks) {
+    private PromptEmbeds encodeChunks(List<List<PromptChunker.Chunk>> perEncoder, int chunks, int clipSkip) {
         float[] hidden = new float[chunks * sequenceLength * hiddenSize];
         float[] pooled = new float[pooledSize];
         int offset = 0;
@@ -162,8 +170,8 @@ public final class TextConditioner implements AutoCloseable {
             boolean last = e == encoders.size() - 1;
             for (int c = 0; c < chunks; c++) {
                 PromptChunker.Chunk chunk = c < own.size() ? own.get(c) : PromptChunker.empty(encoder.tokenizer());
-                encoder.encodeIds(chunk.ids(), chunk.multipliers(), hidden, c * sequenceLength, offset, hiddenSize,
-                        last && c == 0 ? pooled : null);
+                encoder.encodeIds(chunk.ids(), chunk.multipliers(), clipSkip, hidden, c * sequenceLength, offset,
+                        hiddenSize, last && c == 0 ? pooled : null);
             }
             offset += encoder.hiddenSize();
         }

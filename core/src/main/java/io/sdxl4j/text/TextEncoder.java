@@ -14,8 +14,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * One CLIP text encoder with its tokenizer, bound once to fixed buffers: token ids in, the
- * penultimate hidden states (and, for the projection encoder, {@code text_embeds}) out.
+ * One CLIP text encoder with its tokenizer, bound to fixed buffers: token ids in, the hidden
+ * states SDXL conditions on ({@code hidden_states[-(clip_skip + 2)]}, the penultimate layer by
+ * default) and, for the projection encoder, {@code text_embeds} out. Each clip skip has its own
+ * binding (made on first use) over the same buffers.
  */
 final class TextEncoder implements AutoCloseable {
 
@@ -24,29 +26,48 @@ final class TextEncoder implements AutoCloseable {
     private final HostTensor ids;
     private final HostTensor hidden;
     private final HostTensor pooled;
-    private final Binding binding;
     private final int hiddenSize;
+    private final int lastHiddenState;
+    private final Binding[] bindings;
 
     TextEncoder(ClipTokenizer tokenizer, EngineSession session, boolean withProjection, Optional<JsonNode> config) {
         ModelSignatures.checkTextEncoder(session, withProjection);
         this.tokenizer = tokenizer;
         this.session = session;
+        this.lastHiddenState = ModelSignatures.lastHiddenState(session);
         int length = tokenizer.maxLength();
-        String hiddenName = ModelSignatures.penultimateHiddenState(session);
-        TensorSpec hiddenSpec = session.output(hiddenName).orElseThrow();
+        TensorSpec hiddenSpec = session.output(hiddenStateName(0)).orElseThrow(() -> new SdxlException(
+                session.label() + ": output `" + hiddenStateName(0) + "` missing; found hidden states up to "
+                        + lastHiddenState));
         this.hiddenSize = (int) size(hiddenSpec, 2, config, "hidden_size", session);
         this.ids = HostTensor.allocate(DataType.INT64, 1, length);
         this.hidden = HostTensor.floats(1, length, hiddenSize);
-        Map<String, HostTensor> outputs = new LinkedHashMap<>();
-        outputs.put(hiddenName, hidden);
         if (withProjection) {
             TensorSpec pooledSpec = session.output("text_embeds").orElseThrow();
             this.pooled = HostTensor.floats(1, size(pooledSpec, 1, config, "projection_dim", session));
-            outputs.put("text_embeds", pooled);
         } else {
             this.pooled = null;
         }
-        this.binding = session.bind(Map.of("input_ids", ids), outputs);
+        this.bindings = new Binding[maxClipSkip() + 1];
+        bindings[0] = bind(0);
+    }
+
+    private String hiddenStateName(int clipSkip) {
+        return "hidden_states." + (lastHiddenState - 1 - clipSkip);
+    }
+
+    private Binding bind(int clipSkip) {
+        Map<String, HostTensor> outputs = new LinkedHashMap<>();
+        String name = hiddenStateName(clipSkip);
+        if (session.output(name).isEmpty()) {
+            throw new SdxlException(session.label() + ": output `" + name + "` (clip skip " + clipSkip
+                    + ") missing");
+        }
+        outputs.put(name, hidden);
+        if (pooled != null) {
+            outputs.put("text_embeds", pooled);
+        }
+        return session.bind(Map.of("input_ids", ids), outputs);
     }
 
     int hiddenSize() {
@@ -57,25 +78,36 @@ final class TextEncoder implements AutoCloseable {
         return pooled == null ? 0 : pooled.size();
     }
 
+    /** The largest clip skip this encoder serves: down to {@code hidden_states.0}, the embeddings' output. */
+    int maxClipSkip() {
+        return lastHiddenState - 1;
+    }
+
     ClipTokenizer tokenizer() {
         return tokenizer;
     }
 
     /** Runs the encoder on {@code text}, truncated and padded to the tokenizer's length. */
-    void encode(String text, float[] hiddenOut, int hiddenOffset, int hiddenStride, float[] pooledOut) {
-        encodeIds(tokenizer.encodePadded(text), null, hiddenOut, 0, hiddenOffset, hiddenStride, pooledOut);
+    void encode(String text, int clipSkip, float[] hiddenOut, int hiddenOffset, int hiddenStride, float[] pooledOut) {
+        encodeIds(tokenizer.encodePadded(text), null, clipSkip, hiddenOut, 0, hiddenOffset, hiddenStride, pooledOut);
     }
 
     /**
-     * Runs the encoder on one chunk of token ids and writes its penultimate hidden states to rows
+     * Runs the encoder on one chunk of token ids and writes the chosen hidden states to rows
      * {@code firstRow…} of {@code hiddenOut} (row stride {@code hiddenStride}, from column
      * {@code hiddenOffset}). With {@code multipliers}, each position is weighted and the chunk's mean
      * restored, as AUTOMATIC1111's "Original" emphasis does.
      */
-    void encodeIds(long[] tokens, float[] multipliers, float[] hiddenOut, int firstRow, int hiddenOffset,
-                   int hiddenStride, float[] pooledOut) {
+    void encodeIds(long[] tokens, float[] multipliers, int clipSkip, float[] hiddenOut, int firstRow,
+                   int hiddenOffset, int hiddenStride, float[] pooledOut) {
+        if (clipSkip < 0 || clipSkip > maxClipSkip()) {
+            throw new IllegalArgumentException("clip skip " + clipSkip + " outside [0, " + maxClipSkip() + "]");
+        }
+        if (bindings[clipSkip] == null) {
+            bindings[clipSkip] = bind(clipSkip);
+        }
         ids.longBuffer().put(0, tokens);
-        binding.run();
+        bindings[clipSkip].run();
         var h = hidden.floatBuffer();
         int length = tokens.length;
         double scale = 1;
@@ -119,7 +151,11 @@ final class TextEncoder implements AutoCloseable {
 
     @Override
     public void close() {
-        binding.close();
+        for (Binding b : bindings) {
+            if (b != null) {
+                b.close();
+            }
+        }
         ids.close();
         hidden.close();
         if (pooled != null) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sdxl4j.ModelInfo.Kind;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.TestData;
 import java.io.IOException;
@@ -19,7 +20,7 @@ class ModelFolderTest {
     @Test
     void readsTheTinyExport() {
         ModelFolder m = ModelFolder.open(TestData.tinyModel());
-        assertEquals(ModelKind.BASE, m.kind());
+        assertEquals(Kind.BASE, m.kind());
         assertEquals(0.13025, m.vae().scalingFactor());
         assertEquals(2, m.vae().scaleFactor(), "2^(len(block_out_channels) - 1) for the two-block VAE");
         assertEquals(64, m.defaultImageSize());
@@ -63,7 +64,7 @@ class ModelFolderTest {
                 + " \"text_encoder\": [null, null], \"requires_aesthetics_score\": true,"
                 + " \"force_zeros_for_empty_prompt\": false}");
         ModelFolder folder = ModelFolder.open(m);
-        assertEquals(ModelKind.REFINER, folder.kind());
+        assertEquals(Kind.REFINER, folder.kind());
         assertTrue(folder.requiresAestheticsScore());
         assertFalse(folder.forceZerosForEmptyPrompt());
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.SchedulerType;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -205,8 +206,8 @@ class DiffusersSchedulerReferenceTest {
             config = config.with(e.getKey(), value(e.getValue()));
         }
         config = config.with("timestep_spacing", spacing);
-        return SchedulerType.find(ref.path("class").asText()).orElseThrow(
-                () -> new AssertionError("no scheduler type for " + ref.path("class").asText())).create(config);
+        return Schedulers.create(SchedulerType.find(ref.path("class").asText()).orElseThrow(
+                () -> new AssertionError("no scheduler type for " + ref.path("class").asText())), config);
     }
 
     private static Map<String, Object> toMap(JsonNode node) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.scheduler;
 
+import io.sdxl4j.SchedulerType;
+import io.sdxl4j.TimestepSpacing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,7 +24,7 @@ class SchedulerContractTest {
         for (TimestepSpacing spacing : TimestepSpacing.values()) {
             for (int steps : new int[] {1, 2, 3, 4, 10, 30}) {
                 String where = type + " " + spacing + " " + steps;
-                try (Scheduler s = type.create(SchedulerConfig.sdxlDefault().with("timestep_spacing",
+                try (Scheduler s = Schedulers.create(type, SchedulerConfig.sdxlDefault().with("timestep_spacing",
                         spacing.configValue()))) {
                     s.setTimesteps(steps);
                     double[] t = s.timesteps();
@@ -50,7 +52,7 @@ class SchedulerContractTest {
     void fewTrailingStepsDenoiseToFiniteLatentsAsTurboModelsUse(SchedulerType type) {
         HostTensorOps ops = HostTensorOps.INSTANCE;
         for (int steps = 1; steps <= 4; steps++) {
-            try (Scheduler s = type.create(SchedulerConfig.sdxlDefault().with("timestep_spacing", "trailing"));
+            try (Scheduler s = Schedulers.create(type, SchedulerConfig.sdxlDefault().with("timestep_spacing", "trailing"));
                  HostTensor latents = HostTensor.floats(SHAPE);
                  HostTensor output = HostTensor.floats(SHAPE)) {
                 s.setTimesteps(steps);
@@ -73,7 +75,7 @@ class SchedulerContractTest {
     @ParameterizedTest
     @EnumSource(SchedulerType.class)
     void rejectsStepCountsOutsideTheTrainingSchedule(SchedulerType type) {
-        try (Scheduler s = type.create(SchedulerConfig.sdxlDefault())) {
+        try (Scheduler s = Schedulers.create(type, SchedulerConfig.sdxlDefault())) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.setTimesteps(0));
             assertTrue(e.getMessage().startsWith("steps: 0"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> s.setTimesteps(1001));
@@ -85,7 +87,7 @@ class SchedulerContractTest {
     void closeIsIdempotentAndASecondGenerationRepeatsTheFirst(SchedulerType type) {
         HostTensorOps ops = HostTensorOps.INSTANCE;
         float[][] results = new float[2][];
-        try (Scheduler s = type.create(SchedulerConfig.sdxlDefault())) {
+        try (Scheduler s = Schedulers.create(type, SchedulerConfig.sdxlDefault())) {
             for (int run = 0; run < 2; run++) {
                 try (HostTensor latents = HostTensor.floats(SHAPE); HostTensor output = HostTensor.floats(SHAPE)) {
                     s.setTimesteps(6);

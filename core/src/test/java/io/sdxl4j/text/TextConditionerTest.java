@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.PromptEmbeds;
+import io.sdxl4j.PromptMode;
 import io.sdxl4j.TestData;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.Engines;
@@ -33,16 +35,16 @@ class TextConditionerTest {
 
     @Test
     void a1111ModeReadsAPlainShortPromptExactlyAsDiffusers() {
-        PromptEmbeds diffusers = text.encode("a red fox in the snow", PromptMode.DIFFUSERS);
-        PromptEmbeds a1111 = text.encode("a red fox in the snow", PromptMode.A1111);
+        PromptEmbeds diffusers = text.encode("a red fox in the snow", PromptMode.DIFFUSERS, 0);
+        PromptEmbeds a1111 = text.encode("a red fox in the snow", PromptMode.A1111, 0);
         assertArrayEquals(diffusers.hidden(), a1111.hidden());
         assertArrayEquals(diffusers.pooled(), a1111.pooled());
     }
 
     @Test
     void aWeightScalesItsTokenRowsAndTheChunkKeepsItsMeanPerEncoder() {
-        PromptEmbeds plain = text.encode("a red fox", PromptMode.A1111);
-        PromptEmbeds weighted = text.encode("a (red:1.5) fox", PromptMode.A1111);
+        PromptEmbeds plain = text.encode("a red fox", PromptMode.A1111, 0);
+        PromptEmbeds weighted = text.encode("a (red:1.5) fox", PromptMode.A1111, 0);
         int d = text.hiddenSize();
         int first = d / 2; // the first encoder's width in the tiny model (32 + 32)
         for (int[] cols : new int[][] {{0, first}, {first, d}}) {
@@ -66,8 +68,8 @@ class TextConditionerTest {
     @Test
     void longPromptsAreChunkedInA1111ModeAndTruncatedInDiffusersMode() {
         String prompt = "a castle on a cliff above a stormy sea, ".repeat(12);
-        PromptEmbeds truncated = text.encode(prompt, PromptMode.DIFFUSERS);
-        PromptEmbeds chunked = text.encode(prompt, PromptMode.A1111);
+        PromptEmbeds truncated = text.encode(prompt, PromptMode.DIFFUSERS, 0);
+        PromptEmbeds chunked = text.encode(prompt, PromptMode.A1111, 0);
         assertEquals(77 * text.hiddenSize(), truncated.hidden().length);
         int chunks = text.chunks(chunked);
         assertTrue(chunks >= 2, chunks + " chunks");
@@ -76,10 +78,10 @@ class TextConditionerTest {
 
     @Test
     void paddingAddsEmptyPromptChunks() {
-        PromptEmbeds one = text.encode("a fox", PromptMode.A1111);
-        PromptEmbeds padded = text.padTo(one, 3);
+        PromptEmbeds one = text.encode("a fox", PromptMode.A1111, 0);
+        PromptEmbeds padded = text.padTo(one, 3, 0);
         assertEquals(3, text.chunks(padded));
-        PromptEmbeds empty = text.encode("", PromptMode.DIFFUSERS);
+        PromptEmbeds empty = text.encode("", PromptMode.DIFFUSERS, 0);
         int row = 77 * text.hiddenSize();
         for (int i = 0; i < row; i++) {
             assertEquals(one.hidden()[i], padded.hidden()[i]);

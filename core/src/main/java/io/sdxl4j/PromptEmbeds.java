@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package io.sdxl4j.text;
+package io.sdxl4j;
 
 /**
  * One prompt's conditioning: the concatenated penultimate hidden states of the text encoders

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package io.sdxl4j.scheduler;
+package io.sdxl4j;
 
 import java.util.Locale;
 
@@ -24,20 +24,14 @@ public enum TimestepSpacing {
     /**
      * The spacing of a config value ({@code "trailing"}).
      *
-     * @throws IllegalArgumentException naming the field {@code timestepSpacing}
+     * @throws InvalidRequestException for the field {@code timestepSpacing}
      */
     public static TimestepSpacing parse(String name) {
         for (TimestepSpacing s : values()) {
-            if (s.configValue().equalsIgnoreCase(name.strip())) {
+            if (name != null && s.configValue().equalsIgnoreCase(name.strip())) {
                 return s;
             }
         }
-        throw new IllegalArgumentException("timestepSpacing: '" + name + "' is not one of leading, trailing, linspace");
-    }
-
-    static TimestepSpacing fromConfig(SchedulerConfig config, String scheduler, String fallback) {
-        String value = config.getString("timestep_spacing", fallback);
-        config.requireOneOf(scheduler, "timestep_spacing", value, "linspace", "leading", "trailing");
-        return valueOf(value.toUpperCase(Locale.ROOT));
+        throw new InvalidRequestException("timestepSpacing", name, "is not one of leading, trailing, linspace");
     }
 }

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.conformance;
 
+import io.sdxl4j.CropCoords;
+import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
 import io.sdxl4j.ImageInput;
 import io.sdxl4j.ImageSize;
+import io.sdxl4j.NegativePrompt;
 import io.sdxl4j.PipelineOptions;
-import io.sdxl4j.RefinerMode;
+import io.sdxl4j.Refiner;
+import io.sdxl4j.SchedulerType;
 import io.sdxl4j.SdxlPipeline;
-import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.SizeConditioning;
 import io.sdxl4j.tensor.Npy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,12 +21,15 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * Runs conformance cases through {@link SdxlPipeline} from each case's seed alone (the noise comes
  * from the torch-compatible generator, not from the recorded draws) and compares the float image
  * with diffusers'. A case whose pipeline mode or scheduler sdxl4j does not implement is skipped,
- * never passed. On failure the detail says where the run first left the reference (embeddings,
+ * never passed, and so is a case with adapters the runner cannot load. On failure the detail says where the run first left the reference (embeddings,
  * latents of a step).
  */
 public final class ConformanceRunner implements AutoCloseable {
@@ -47,10 +54,13 @@ public final class ConformanceRunner implements AutoCloseable {
         }
     }
 
-    private static final java.util.Set<String> PIPELINES =
-            java.util.Set.of("txt2img", "img2img", "inpaint", "refiner_ensemble", "refiner_after_base");
+    private static final Set<String> PIPELINES =
+            Set.of("txt2img", "img2img", "inpaint", "refiner_ensemble", "refiner_after_base");
 
-    /** Why a case cannot run, if it cannot: a pipeline mode or scheduler sdxl4j does not implement. */
+    /**
+     * Why a case cannot run, if it cannot: a pipeline mode or scheduler sdxl4j does not implement, or
+     * adapters (LoRA, textual inversion) the runner cannot load yet.
+     */
     public static Optional<String> unsupported(ConformanceCase c) {
         if (!PIPELINES.contains(c.pipeline())) {
             return Optional.of("pipeline " + c.pipeline() + " not implemented");
@@ -58,38 +68,61 @@ public final class ConformanceRunner implements AutoCloseable {
         if (SchedulerType.find(c.scheduler()).isEmpty()) {
             return Optional.of("scheduler " + c.scheduler() + " not implemented");
         }
+        if (c.json().path("loras").isArray() && !c.json().path("loras").isEmpty()) {
+            return Optional.of("LoRA");
+        }
+        if (c.json().path("embeddings").isArray() && !c.json().path("embeddings").isEmpty()) {
+            return Optional.of("embeddings");
+        }
         return Optional.empty();
     }
 
     /** The request diffusers' pipeline call(s) of the case correspond to. */
     public static GenerationRequest request(ConformanceCase c) {
         GenerationRequest.Builder b = GenerationRequest.builder(c.prompt())
-                .negativePrompt(c.negativePrompt().orElse(null))
+                .negativePrompt(c.negativePrompt().map(NegativePrompt::of).orElse(NegativePrompt.NONE))
                 .size(c.width(), c.height())
                 .steps(c.steps())
                 .guidanceScale(c.guidanceScale())
                 .guidanceRescale(c.guidanceRescale())
                 .samples(c.imagesPerPrompt())
                 .seed(c.seed())
-                .scheduler(c.scheduler());
-        c.pair("original_size").ifPresent(p -> b.originalSize(new ImageSize(p[1], p[0])));
-        c.pair("target_size").ifPresent(p -> b.targetSize(new ImageSize(p[1], p[0])));
-        c.pair("negative_original_size").ifPresent(p -> b.negativeOriginalSize(new ImageSize(p[1], p[0])));
-        c.pair("negative_target_size").ifPresent(p -> b.negativeTargetSize(new ImageSize(p[1], p[0])));
-        c.pair("crops_coords_top_left").ifPresent(p -> b.cropsCoordsTopLeft(new io.sdxl4j.CropCoords(p[0], p[1])));
-        c.file("input_image").ifPresent(f -> b.image(ImageInput.read(f)));
-        c.file("mask_image").ifPresent(f -> b.mask(ImageInput.read(f)));
-        c.number("strength").ifPresent(b::strength);
+                .scheduler(c.scheduler())
+                .clipSkip(c.json().path("clip_skip").asInt(0))
+                .sizeConditioning(sizeConditioning(c));
+        Optional<ImageInput> image = c.file("input_image").map(ImageInput::read);
+        Optional<ImageInput> mask = c.file("mask_image").map(ImageInput::read);
+        double strength = c.number("strength").orElse(1.0);
         switch (c.pipeline()) {
-            case "refiner_ensemble" -> b.refiner(RefinerMode.ENSEMBLE);
-            case "refiner_after_base" -> b.refiner(RefinerMode.BASE_THEN_REFINER);
+            case "img2img" -> b.mode(GenerationMode.imageToImage(image.orElseThrow()).withStrength(strength));
+            case "inpaint" -> b.mode(GenerationMode.inpaint(image.orElseThrow(), mask.orElseThrow())
+                    .withStrength(strength).withMaskBlur(c.json().path("mask_blur").asInt(0)));
+            case "refiner_ensemble" -> b.refiner(new Refiner.Ensemble(
+                    c.number("high_noise_fraction").orElse(Refiner.Ensemble.DEFAULT_HIGH_NOISE_FRACTION),
+                    refinerSeed(c), Refiner.AestheticScore.DEFAULT));
+            case "refiner_after_base" -> b.refiner(new Refiner.SecondPass(
+                    c.number("refiner_strength").orElse(Refiner.SecondPass.DEFAULT_STRENGTH),
+                    c.number("refiner_steps").map(v -> OptionalInt.of(v.intValue())).orElse(OptionalInt.empty()),
+                    refinerSeed(c), Refiner.AestheticScore.DEFAULT));
             default -> { }
         }
-        c.number("high_noise_fraction").ifPresent(b::highNoiseFraction);
-        c.number("refiner_strength").ifPresent(b::refinerStrength);
-        c.number("refiner_steps").ifPresent(v -> b.refinerSteps(v.intValue()));
-        c.number("refiner_seed").ifPresent(v -> b.refinerSeed(v.longValue()));
         return b.build();
+    }
+
+    private static OptionalLong refinerSeed(ConformanceCase c) {
+        return c.number("refiner_seed").map(v -> OptionalLong.of(v.longValue())).orElse(OptionalLong.empty());
+    }
+
+    // Every size and crop pair of a case is [height, width] / [top, left], as diffusers takes them.
+    private static SizeConditioning sizeConditioning(ConformanceCase c) {
+        SizeConditioning.Builder s = SizeConditioning.builder();
+        c.pair("original_size").ifPresent(p -> s.originalSize(new ImageSize(p[1], p[0])));
+        c.pair("target_size").ifPresent(p -> s.targetSize(new ImageSize(p[1], p[0])));
+        c.pair("crops_coords_top_left").ifPresent(p -> s.cropsCoordsTopLeft(new CropCoords(p[0], p[1])));
+        c.pair("negative_original_size").ifPresent(p -> s.negativeOriginalSize(new ImageSize(p[1], p[0])));
+        c.pair("negative_target_size").ifPresent(p -> s.negativeTargetSize(new ImageSize(p[1], p[0])));
+        c.pair("negative_crops_coords_top_left").ifPresent(p -> s.negativeCropsCoordsTopLeft(new CropCoords(p[0], p[1])));
+        return s.build();
     }
 
     private CaseResult runCase(ConformanceCase c) {
@@ -122,7 +155,7 @@ public final class ConformanceRunner implements AutoCloseable {
             return "";
         }
         float[] expected = read(ref.get());
-        float[] actual = pipeline.encodePrompt(c.prompt()).hidden();
+        float[] actual = pipeline.encodePrompt(c.prompt(), c.json().path("clip_skip").asInt(0)).hidden();
         double err = 0;
         for (int i = 0; i < Math.min(actual.length, expected.length); i++) {
             err = Math.max(err, Math.abs(actual[i] - expected[i]));
@@ -133,7 +166,8 @@ public final class ConformanceRunner implements AutoCloseable {
     private SdxlPipeline pipeline(Path model, Path refiner) {
         String key = model.toAbsolutePath().normalize() + "|" + (refiner == null ? "" : refiner.toAbsolutePath()
                 .normalize());
-        return pipelines.computeIfAbsent(key, k -> SdxlPipeline.load(model, refiner, options));
+        return pipelines.computeIfAbsent(key, k -> refiner == null ? SdxlPipeline.load(model, options)
+                : SdxlPipeline.load(model, refiner, options));
     }
 
     static float[] read(Path file) {

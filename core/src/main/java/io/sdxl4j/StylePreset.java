@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package io.sdxl4j.text;
+package io.sdxl4j;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -41,11 +41,11 @@ public record StylePreset(String name, String template, String negative) {
     /**
      * The preset of a name.
      *
-     * @throws IllegalArgumentException naming the field {@code style} and the known presets
+     * @throws InvalidRequestException for the field {@code style}, listing the known presets
      */
     public static StylePreset parse(String name) {
-        return find(name).orElseThrow(() -> new IllegalArgumentException("style: '" + name
-                + "' is not a style preset; known: " + String.join(", ", names())));
+        return find(name).orElseThrow(() -> new InvalidRequestException("style", name,
+                "is not a style preset; known: " + String.join(", ", names())));
     }
 
     /** The prompt placed into the template. */
@@ -53,12 +53,15 @@ public record StylePreset(String name, String template, String negative) {
         return template.replace("{prompt}", prompt);
     }
 
-    /** The style's negative prompt joined with the user's (null: none given). */
-    public String negativeWith(String userNegative) {
-        if (userNegative == null || userNegative.isBlank()) {
-            return negative.isEmpty() ? userNegative : negative;
+    /** The style's negative prompt put before the user's (a blank user negative gives way to the style's). */
+    public NegativePrompt negativeWith(NegativePrompt user) {
+        if (negative.isEmpty()) {
+            return user;
         }
-        return negative.isEmpty() ? userNegative : negative + ", " + userNegative;
+        return switch (user) {
+            case NegativePrompt.None none -> NegativePrompt.of(negative);
+            case NegativePrompt.Text t -> NegativePrompt.of(t.text().isBlank() ? negative : negative + ", " + t.text());
+        };
     }
 
     private static Map<String, StylePreset> load() {

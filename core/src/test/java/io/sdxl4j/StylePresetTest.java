@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package io.sdxl4j.text;
+package io.sdxl4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,22 +28,22 @@ class StylePresetTest {
     void theBaseStyleLeavesPromptAndNegativeAlone() {
         StylePreset base = StylePreset.parse("base");
         assertEquals("a fox", base.applyTo("a fox"));
-        assertEquals(null, base.negativeWith(null));
-        assertEquals("blurry", base.negativeWith("blurry"));
+        assertEquals(NegativePrompt.NONE, base.negativeWith(NegativePrompt.NONE));
+        assertEquals(NegativePrompt.of("blurry"), base.negativeWith(NegativePrompt.of("blurry")));
     }
 
     @Test
     void theStylesNegativeComesBeforeTheUsers() {
         StylePreset anime = StylePreset.parse("anime");
-        assertTrue(anime.negativeWith("blurry").endsWith(", blurry"));
-        assertEquals(anime.negative(), anime.negativeWith(null));
+        assertEquals(NegativePrompt.of(anime.negative() + ", blurry"), anime.negativeWith(NegativePrompt.of("blurry")));
+        assertEquals(NegativePrompt.of(anime.negative()), anime.negativeWith(NegativePrompt.NONE));
     }
 
     @Test
     void unknownStylesNameTheFieldAndTheKnownOnes() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StylePreset.parse("vaporous"));
-        assertTrue(e.getMessage().startsWith("style: 'vaporous'") && e.getMessage().contains("cinematic"),
-                e.getMessage());
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> StylePreset.parse("vaporous"));
+        assertEquals("style", e.field());
+        assertTrue(e.reason().contains("cinematic"), e.reason());
         assertEquals(17, StylePreset.names().size(), List.copyOf(StylePreset.names()).toString());
     }
 }
