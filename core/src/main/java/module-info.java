@@ -18,6 +18,7 @@ module io.sdxl4j.core {
 
     exports io.sdxl4j;
     exports io.sdxl4j.engine to io.sdxl4j.javacpp;
+    exports io.sdxl4j.random to io.sdxl4j.javacpp;
     exports io.sdxl4j.tensor to io.sdxl4j.javacpp, io.sdxl4j.conformance;
 
     uses io.sdxl4j.engine.EngineProvider;

@@ -10,7 +10,7 @@ import io.sdxl4j.engine.Engines;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.pipeline.UNet;
 import io.sdxl4j.samples.BuiltInModel;
-import io.sdxl4j.text.PromptEmbeds;
+import io.sdxl4j.PromptEmbeds;
 import io.sdxl4j.text.TextConditioner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,7 +48,7 @@ final class BenchModel implements AutoCloseable {
         this.folder = ModelFolder.open(dir);
         this.engine = Engines.create(options);
         this.text = TextConditioner.open(folder, engine);
-        this.unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize());
+        this.unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize(), options);
     }
 
     /** The folder of the model under benchmark (writing the synthetic model if needed). */

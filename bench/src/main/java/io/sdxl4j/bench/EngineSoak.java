@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.bench;
 
+import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.ImageInput;
 import io.sdxl4j.PipelineOptions;
@@ -44,8 +45,8 @@ public final class EngineSoak {
             for (int i = 1; i <= total; i++) {
                 GenerationRequest.Builder b = GenerationRequest.builder("a fox").negativePrompt("fog").steps(4).seed(i);
                 switch (i % 3) {
-                    case 0 -> b.image(ImageInput.of(source)).strength(0.6);
-                    case 1 -> b.image(ImageInput.of(source)).mask(ImageInput.of(mask)).strength(0.9);
+                    case 0 -> b.mode(GenerationMode.imageToImage(ImageInput.of(source)).withStrength(0.6));
+                    case 1 -> b.mode(GenerationMode.inpaint(ImageInput.of(source), ImageInput.of(mask)).withStrength(0.9));
                     default -> b.scheduler("dpmpp_2m").guidanceRescale(0.5);
                 }
                 p.generate(b.build(), step -> step.latents());

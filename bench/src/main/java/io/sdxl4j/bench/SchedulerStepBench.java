@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.bench;
 
+import io.sdxl4j.SchedulerType;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.Engines;
 import io.sdxl4j.random.TorchGenerator;
 import io.sdxl4j.scheduler.Scheduler;
 import io.sdxl4j.scheduler.SchedulerConfig;
-import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.scheduler.Schedulers;
 import io.sdxl4j.tensor.Tensor;
 import io.sdxl4j.tensor.TensorOps;
 import java.util.concurrent.TimeUnit;
@@ -62,7 +63,7 @@ public class SchedulerStepBench {
     public void setUp() {
         e = Engines.create(PipelineOptions.builder().engine(engine).build());
         ops = e.ops();
-        s = SchedulerType.parse(scheduler).create(SchedulerConfig.sdxlDefault());
+        s = Schedulers.create(SchedulerType.parse(scheduler), SchedulerConfig.sdxlDefault());
         s.setTimesteps(scheduler.equals("lcm") ? 8 : 30);
         s.begin(ops, SHAPE);
         noise = new TorchGenerator(0);

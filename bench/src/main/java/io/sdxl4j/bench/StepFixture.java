@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.bench;
 
-import io.sdxl4j.CropCoords;
-import io.sdxl4j.ImageSize;
+import io.sdxl4j.SchedulerType;
 import io.sdxl4j.pipeline.DenoisingLoop;
 import io.sdxl4j.pipeline.Guidance;
-import io.sdxl4j.pipeline.TimeIds;
 import io.sdxl4j.pipeline.Workspace;
 import io.sdxl4j.random.TorchGenerator;
 import io.sdxl4j.scheduler.Scheduler;
-import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.scheduler.Schedulers;
 import io.sdxl4j.tensor.TensorOps;
-import io.sdxl4j.text.PromptEmbeds;
+import io.sdxl4j.PromptEmbeds;
 
 /**
  * A denoising loop ready to step, as the pipeline sets it up for one image with guidance (UNet
@@ -33,11 +31,11 @@ final class StepFixture implements AutoCloseable {
                 model.text.sequenceLength(), model.text.hiddenSize(), model.text.pooledSize());
         PromptEmbeds positive = model.prompt("a photo of an astronaut riding a horse");
         PromptEmbeds negative = model.prompt("blurry");
-        float[] ids = TimeIds.base(new ImageSize(size, size), CropCoords.NONE, new ImageSize(size, size));
+        float[] ids = {size, size, 0, 0, size, size}; // SDXL's time ids: original size, crop, target size
         ws.setConditioning(0, 1, negative.hidden(), negative.pooled(), ids);
         ws.setConditioning(1, 2, positive.hidden(), positive.pooled(), ids);
         TensorOps ops = model.engine.ops();
-        scheduler = SchedulerType.EULER.create(model.folder.schedulerConfig());
+        scheduler = Schedulers.create(SchedulerType.EULER, model.folder.schedulerConfig());
         scheduler.setTimesteps(steps);
         scheduler.begin(ops, ws.latents.shape());
         TorchGenerator noise = new TorchGenerator(42);

@@ -23,7 +23,17 @@ public interface Engine extends AutoCloseable {
      * @param label the component and file for messages, e.g. {@code unet/model.onnx}
      * @throws io.sdxl4j.SdxlException naming {@code label} when the file is missing or does not load
      */
-    EngineSession open(Path file, String label);
+    default EngineSession open(Path file, String label) {
+        return open(ModelSource.of(file), label);
+    }
+
+    /**
+     * Opens an ONNX model: the file as it is, or a graph rewritten from it.
+     *
+     * @param label the component and file for messages, e.g. {@code unet/model.onnx}
+     * @throws io.sdxl4j.SdxlException naming {@code label} when the file is missing or does not load
+     */
+    EngineSession open(ModelSource source, String label);
 
     /** The element-wise operations on this engine's tensors. */
     TensorOps ops();

@@ -18,8 +18,8 @@ import java.util.UUID;
 /**
  * ONNX Runtime's offline graph optimization, used as a start-up cache: the first open of a model
  * saves the graph as ONNX Runtime optimized it; later opens load that graph with optimization
- * disabled. An entry is keyed by the model file (absolute path, size, modification time), the
- * runtime's version, the provider and the optimization level, because an optimized graph (with
+ * disabled. An entry is keyed by the model file (absolute path, size, modification time) and the
+ * rewrite sdxl4j made of it, the runtime's version, the provider and the optimization level, because an optimized graph (with
  * the CPU's blocked layouts, or a provider's fused nodes) is valid only where it was made. Large
  * weights go to a data file of their own beside the entry; the entry appears atomically, after its
  * data, so a concurrent reader never sees half an entry.
@@ -49,12 +49,13 @@ public final class OptimizedModelCache {
         }
     }
 
-    /** The slot of {@code file}; creates the cache folder. */
-    public Entry entry(Path file, String label) {
+    /** The slot of {@code source}; creates the cache folder. */
+    public Entry entry(ModelSource source, String label) {
         try {
             Files.createDirectories(dir);
-            Path abs = file.toAbsolutePath().normalize();
-            String key = abs + "|" + Files.size(abs) + "|" + Files.getLastModifiedTime(abs).toMillis() + "|" + salt;
+            Path abs = source.file().toAbsolutePath().normalize();
+            String key = abs + "|" + Files.size(abs) + "|" + Files.getLastModifiedTime(abs).toMillis() + "|"
+                    + source.tag() + "|" + source.graph().map(g -> hash(g)).orElse("") + "|" + salt;
             String name = label.replaceAll("[^A-Za-z0-9_.-]", "_").toLowerCase(Locale.ROOT) + "-" + hash(key);
             String unique = UUID.randomUUID().toString().substring(0, 8);
             return new Entry(dir.resolve(name + ".onnx"), dir.resolve(name + "." + unique + ".pending"),
@@ -70,7 +71,7 @@ public final class OptimizedModelCache {
      */
     @FunctionalInterface
     public interface Opener {
-        EngineSession open(Path model, boolean optimize, Entry save);
+        EngineSession open(ModelSource model, boolean optimize, Entry save);
     }
 
     /**
@@ -79,16 +80,16 @@ public final class OptimizedModelCache {
      * {@code runtime}, e.g. the runtime's name and version, and the provider and optimization level);
      * else optimized at open.
      */
-    public static EngineSession open(PipelineOptions options, String runtime, Path file, String label,
+    public static EngineSession open(PipelineOptions options, String runtime, ModelSource source, String label,
                                      Opener opener) {
-        if (!Files.isRegularFile(file)) {
-            throw new SdxlException(label + ": file not found (" + file + ")");
+        if (!Files.isRegularFile(source.file())) {
+            throw new SdxlException(label + ": file not found (" + source.file() + ")");
         }
         if (options.optimizedModelCache().isPresent()) {
             return new OptimizedModelCache(options.optimizedModelCache().get(), runtime + "|" + options.provider()
-                    + "|" + options.graphOptimization()).open(file, label, opener);
+                    + "|" + options.graphOptimization()).open(source, label, opener);
         }
-        return opener.open(file, true, null);
+        return opener.open(source, true, null);
     }
 
     /**
@@ -96,16 +97,16 @@ public final class OptimizedModelCache {
      * fails to load is discarded and rebuilt), else optimizing the original and publishing the
      * optimized graph for the next start.
      */
-    public EngineSession open(Path file, String label, Opener opener) {
-        Entry entry = entry(file, label);
+    public EngineSession open(ModelSource source, String label, Opener opener) {
+        Entry entry = entry(source, label);
         if (entry.exists()) {
             try {
-                return opener.open(entry.model(), false, null);
+                return opener.open(ModelSource.of(entry.model()), false, null);
             } catch (SdxlException e) {
                 discard(entry);
             }
         }
-        EngineSession session = opener.open(file, true, entry);
+        EngineSession session = opener.open(source, true, entry);
         try {
             publish(entry);
         } catch (IOException e) {
@@ -139,8 +140,12 @@ public final class OptimizedModelCache {
     }
 
     private static String hash(String key) {
+        return hash(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String hash(byte[] bytes) {
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(bytes);
             return HexFormat.of().formatHex(digest, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

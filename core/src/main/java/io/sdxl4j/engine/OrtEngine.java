@@ -74,11 +74,11 @@ public final class OrtEngine implements Engine {
     }
 
     @Override
-    public EngineSession open(Path file, String label) {
+    public EngineSession open(ModelSource source, String label) {
         if (closed) {
             throw new IllegalStateException("engine closed");
         }
-        return OptimizedModelCache.open(options, "onnxruntime " + version(), file, label,
+        return OptimizedModelCache.open(options, "onnxruntime " + version(), source, label,
                 (model, optimize, save) -> create(model, label, optimize, save));
     }
 
@@ -86,7 +86,7 @@ public final class OrtEngine implements Engine {
      * Opens a session on {@code file}, optimizing its graph (or not: a cached graph is optimized
      * already), and saving the optimized graph to {@code save} when given.
      */
-    private EngineSession create(Path file, String label, boolean optimize, OptimizedModelCache.Entry save) {
+    private EngineSession create(ModelSource source, String label, boolean optimize, OptimizedModelCache.Entry save) {
         List<AutoCloseable> owned = new ArrayList<>();
         OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
         owned.add(sessionOptions);
@@ -97,11 +97,17 @@ public final class OrtEngine implements Engine {
                 sessionOptions.addConfigEntry(OptimizedModelCache.EXTERNAL_FILE_KEY, save.pendingData());
                 sessionOptions.addConfigEntry(OptimizedModelCache.EXTERNAL_MIN_SIZE_KEY, "1024");
             }
-            OrtSession session = env.createSession(file.toString(), sessionOptions);
+            OrtSession session;
+            if (source.graph().isPresent()) {
+                sessionOptions.addConfigEntry(ModelSource.EXTERNAL_DATA_FOLDER_KEY, source.externalDataFolder().toString());
+                session = env.createSession(source.graph().get(), sessionOptions);
+            } else {
+                session = env.createSession(source.file().toString(), sessionOptions);
+            }
             return new OrtEngineSession(env, session, label, owned);
         } catch (OrtException | RuntimeException e) {
             closeAll(owned);
-            throw new SdxlException(label + ": cannot load the ONNX model " + file + ": " + e.getMessage(), e);
+            throw new SdxlException(label + ": cannot load the ONNX model " + source + ": " + e.getMessage(), e);
         }
     }
 

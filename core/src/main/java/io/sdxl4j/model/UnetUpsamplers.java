@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.model;
 
+import io.sdxl4j.SdxlException;
 import io.sdxl4j.onnx.Onnx;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,7 +28,31 @@ import java.util.Optional;
  */
 public final class UnetUpsamplers {
 
+    /** The rewrite's name, for caches and logs. */
+    public static final String TAG = "upsample-to-skip";
+
     private UnetUpsamplers() {
+    }
+
+    /** Reads an ONNX file's graph (its weights too, when they are embedded). */
+    public static Onnx.ModelProto read(Path file, String label) {
+        try (var in = Files.newInputStream(file)) {
+            var coded = com.google.protobuf.CodedInputStream.newInstance(in);
+            coded.setSizeLimit(Integer.MAX_VALUE);
+            return Onnx.ModelProto.parseFrom(coded);
+        } catch (IOException e) {
+            throw new SdxlException(label + ": cannot load the ONNX model: its graph does not parse (" + e.getMessage()
+                    + ")", e);
+        }
+    }
+
+    /** The number of {@code Resize} nodes: the upsamplers of a UNet export. */
+    public static int upsamplers(Onnx.ModelProto model) {
+        int n = 0;
+        for (Onnx.NodeProto node : model.getGraph().getNodeList()) {
+            n += node.getOpType().equals("Resize") ? 1 : 0;
+        }
+        return n;
     }
 
     /**

@@ -6,11 +6,11 @@ import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
+import io.sdxl4j.engine.ModelSource;
 import io.sdxl4j.engine.TensorSpec;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.ModelInfo.Kind;
-import io.sdxl4j.model.DerivedModel;
 import io.sdxl4j.model.ModelSignatures;
 import io.sdxl4j.model.UnetUpsamplers;
 import io.sdxl4j.onnx.Onnx;
@@ -55,28 +55,23 @@ public final class UNet implements AutoCloseable {
                             PipelineOptions options) {
         Path file = folder.onnx(Component.UNET);
         String label = Component.UNET.label();
-        int latentMultiple = 1;
-        EngineSession session;
-        // CUDA graphs need every node on the device; the rewrite's shape nodes would keep the UNet out of one.
+        // diffusers runs any latent size; an export's upsamplers have fixed ×2 scales. Sized from their
+        // skip connections they run any size too — except under CUDA graphs, which need every node on
+        // the device (the rewrite's shape nodes are not): there sizes must be multiples of the factor.
         boolean cudaGraph = options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph();
-        Optional<UnetUpsamplers.Rewrite> rewrite = Optional.empty();
-        if (Files.isRegularFile(file) && !cudaGraph) {
-            Onnx.ModelProto graph = DerivedModel.read(file, label);
-            rewrite = UnetUpsamplers.sizedFromSkips(graph);
-            if (rewrite.isEmpty()) {
-                latentMultiple = 1 << upsamplers(graph);
+        ModelSource source = ModelSource.of(file);
+        int latentMultiple = 1;
+        if (Files.isRegularFile(file)) {
+            Onnx.ModelProto graph = UnetUpsamplers.read(file, label);
+            Optional<UnetUpsamplers.Rewrite> rewrite = cudaGraph ? Optional.empty()
+                    : UnetUpsamplers.sizedFromSkips(graph);
+            if (rewrite.isPresent()) {
+                source = ModelSource.rewritten(file, rewrite.get().model().toByteArray(), UnetUpsamplers.TAG);
+            } else {
+                latentMultiple = 1 << UnetUpsamplers.upsamplers(graph);
             }
-        } else if (cudaGraph && Files.isRegularFile(file)) {
-            latentMultiple = 1 << upsamplers(DerivedModel.read(file, label));
         }
-        if (rewrite.isPresent()) {
-            try (DerivedModel derived = DerivedModel.write(rewrite.get().model(), file, "upsample-to-skip",
-                    options.optimizedModelCache(), label)) {
-                session = engine.open(derived.file(), label);
-            }
-        } else {
-            session = engine.open(file, label);
-        }
+        EngineSession session = engine.open(source, label);
         try {
             int timeIds = folder.kind() == Kind.REFINER ? 5 : 6;
             ModelSignatures.checkUnet(session, timeIds);
@@ -94,14 +89,6 @@ public final class UNet implements AutoCloseable {
             session.close();
             throw e;
         }
-    }
-
-    private static int upsamplers(Onnx.ModelProto graph) {
-        int n = 0;
-        for (Onnx.NodeProto node : graph.getGraph().getNodeList()) {
-            n += node.getOpType().equals("Resize") ? 1 : 0;
-        }
-        return n;
     }
 
     /**

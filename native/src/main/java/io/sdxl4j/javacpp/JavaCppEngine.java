@@ -15,6 +15,7 @@ import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
+import io.sdxl4j.engine.ModelSource;
 import io.sdxl4j.engine.OptimizedModelCache;
 import io.sdxl4j.tensor.HostTensorOps;
 import io.sdxl4j.tensor.TensorOps;
@@ -153,15 +154,15 @@ public final class JavaCppEngine implements Engine {
     }
 
     @Override
-    public EngineSession open(Path file, String label) {
+    public EngineSession open(ModelSource source, String label) {
         if (closed) {
             throw new IllegalStateException("engine closed");
         }
-        return OptimizedModelCache.open(options, "onnxruntime-javacpp " + runtimeVersion(), file, label,
+        return OptimizedModelCache.open(options, "onnxruntime-javacpp " + runtimeVersion(), source, label,
                 (model, optimize, save) -> create(model, label, optimize, save));
     }
 
-    private EngineSession create(Path file, String label, boolean optimize, OptimizedModelCache.Entry save) {
+    private EngineSession create(ModelSource file, String label, boolean optimize, OptimizedModelCache.Entry save) {
         boolean graph = options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph();
         try {
             return create(file, label, optimize, save, graph);
@@ -177,7 +178,7 @@ public final class JavaCppEngine implements Engine {
         }
     }
 
-    private EngineSession create(Path file, String label, boolean optimize, OptimizedModelCache.Entry save,
+    private EngineSession create(ModelSource source, String label, boolean optimize, OptimizedModelCache.Entry save,
                                  boolean cudaGraph) {
         List<Pointer> owned = new ArrayList<>();
         try {
@@ -189,15 +190,23 @@ public final class JavaCppEngine implements Engine {
                 so.AddConfigEntry(OptimizedModelCache.EXTERNAL_MIN_SIZE_KEY, "1024");
             }
             Session session;
-            try (BytePointer path = new BytePointer(file.toString())) {
-                session = new Session(env, path, so);
+            if (source.graph().isPresent()) {
+                byte[] graph = source.graph().get();
+                so.AddConfigEntry(ModelSource.EXTERNAL_DATA_FOLDER_KEY, source.externalDataFolder().toString());
+                try (BytePointer bytes = new BytePointer(graph)) {
+                    session = new Session(env, bytes, graph.length, so);
+                }
+            } else {
+                try (BytePointer path = new BytePointer(source.file().toString())) {
+                    session = new Session(env, path, so);
+                }
             }
             return new JavaCppSession(session, label, residentOps, cudaGraph, owned);
         } catch (RuntimeException e) {
             Natives.closeAll(owned);
             // JavaCPP turns Ort::Exception into RuntimeException with ONNX Runtime's message.
             throw e instanceof SdxlException s ? s
-                    : new SdxlException(label + ": cannot load the ONNX model " + file + ": " + e.getMessage(), e);
+                    : new SdxlException(label + ": cannot load the ONNX model " + source + ": " + e.getMessage(), e);
         }
     }
 

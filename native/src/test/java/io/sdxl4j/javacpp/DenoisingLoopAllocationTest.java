@@ -4,6 +4,7 @@ package io.sdxl4j.javacpp;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.SchedulerType;
 import io.sdxl4j.TestData;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.Engines;
@@ -14,7 +15,7 @@ import io.sdxl4j.pipeline.UNet;
 import io.sdxl4j.pipeline.Workspace;
 import io.sdxl4j.random.TorchGenerator;
 import io.sdxl4j.scheduler.Scheduler;
-import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.scheduler.Schedulers;
 import io.sdxl4j.text.TextConditioner;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,29 +34,35 @@ class DenoisingLoopAllocationTest {
     void aStepAllocatesNothing(String engineName, SchedulerType type) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         ModelFolder folder = ModelFolder.open(TestData.tinyModel());
-        try (Engine engine = Engines.create(PipelineOptions.builder().engine(engineName).build());
+        PipelineOptions options = PipelineOptions.builder().engine(engineName).build();
+        try (Engine engine = Engines.create(options);
              TextConditioner text = TextConditioner.open(folder, engine);
-             UNet unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize());
+             UNet unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize(), options);
              Workspace ws = new Workspace(unet, engine.ops(), 1, true, 4, 8, 8, text.sequenceLength(),
                      text.hiddenSize(), text.pooledSize());
-             Scheduler scheduler = type.create(folder.schedulerConfig())) {
+             Scheduler scheduler = Schedulers.create(type, folder.schedulerConfig())) {
             scheduler.setTimesteps(20);
             TorchGenerator noise = new TorchGenerator(1);
             DenoisingLoop loop = new DenoisingLoop(ws, scheduler, engine.ops(), new Guidance(5.0, 0.7), noise);
             int evaluations = scheduler.evaluationCount();
             // The first generation binds each kernel to its tensors once (the last steps of some
-            // schedulers use other updates); the second is the steady state of a long-lived pipeline.
-            long allocated = 0;
-            for (int generation = 0; generation < 2; generation++) {
+            // schedulers use other updates); later ones are the steady state of a long-lived pipeline.
+            // The fewest bytes of several generations is what the loop itself allocates: a JIT
+            // recompilation or an agent may allocate on this thread during any one of them.
+            long fewest = Long.MAX_VALUE;
+            for (int generation = 0; generation < 5; generation++) {
                 scheduler.begin(engine.ops(), ws.latents.shape());
                 engine.ops().randn(ws.latents, noise);
                 long before = threads.getCurrentThreadAllocatedBytes();
                 for (int i = 0; i < evaluations; i++) {
                     loop.step(i);
                 }
-                allocated = threads.getCurrentThreadAllocatedBytes() - before;
+                long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+                if (generation > 0) {
+                    fewest = Math.min(fewest, allocated);
+                }
             }
-            assertTrue(allocated < 1024, evaluations + " steps allocated " + allocated + " bytes");
+            assertTrue(fewest == 0, evaluations + " steps allocated " + fewest + " bytes in the best of 4 generations");
         }
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sdxl4j.GenerationCancelledException;
+import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.ImageInput;
 import io.sdxl4j.PipelineOptions;
@@ -80,7 +81,7 @@ class EngineParityTest {
     @ValueSource(strings = {"javacpp", "javacpp-resident"})
     void nineChannelInpaintingUnetsGiveTheDefaultEnginesImage(String engine) throws IOException {
         Path m = model("inpaint-" + engine, f -> FakeUnets.writeInpainting(f, 64, 32, 6));
-        assertSameImage(m, engine, quick().image(SOURCE).mask(MASK).strength(0.9).build(), 1e-5);
+        assertSameImage(m, engine, quick().mode(GenerationMode.inpaint(SOURCE, MASK).withStrength(0.9)).build(), 1e-5);
     }
 
     @ParameterizedTest

@@ -5,7 +5,7 @@ import io.sdxl4j.GeneratedImage;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
 import io.sdxl4j.SdxlPipeline;
-import io.sdxl4j.scheduler.SchedulerType;
+import io.sdxl4j.SchedulerType;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,7 +52,8 @@ abstract class GenerateCommand implements Callable<Integer> {
             modelDir = BuiltInModel.extract();
         }
         long start = System.nanoTime();
-        try (SdxlPipeline pipeline = SdxlPipeline.load(modelDir, generation.refiner, engine.toOptions())) {
+        try (SdxlPipeline pipeline = generation.refiner == null ? SdxlPipeline.load(modelDir, engine.toOptions())
+                : SdxlPipeline.load(modelDir, generation.refiner, engine.toOptions())) {
             ProgressBar bar = generation.quiet ? null : new ProgressBar(err);
             GenerationResult result = pipeline.generate(request, bar == null ? p -> { } : bar);
             if (bar != null) {

@@ -2,8 +2,11 @@
 package io.sdxl4j.samples;
 
 import io.sdxl4j.GenerationRequest;
-import io.sdxl4j.RefinerMode;
-import io.sdxl4j.text.PromptMode;
+import io.sdxl4j.InvalidRequestException;
+import io.sdxl4j.PromptMode;
+import io.sdxl4j.Refiner;
+import io.sdxl4j.TimestepSpacing;
+import java.util.Locale;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -50,6 +53,11 @@ final class GenerationOptions {
             description = "Override the scheduler's spacing: leading, trailing (Turbo/Lightning), linspace.")
     String timestepSpacing;
 
+    @Option(names = "--clip-skip", defaultValue = "0",
+            description = "diffusers' clip_skip: condition on hidden_states[-(N + 2)] (A1111's \"Clip skip\" N+1)"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int clipSkip;
+
     @Option(names = "--style", paramLabel = "NAME",
             description = "Style preset: cinematic, anime, photographic, digital-art, comic-book, fantasy-art, line-art,"
                     + " 3d-model, pixel-art, analog-film, neon-punk, isometric, low-poly, origami, craft-clay, enhance,"
@@ -79,6 +87,9 @@ final class GenerationOptions {
     @Option(names = "--refiner-steps", description = "Base-then-refiner steps (default: --steps).")
     Integer refinerSteps;
 
+    @Option(names = "--refiner-seed", description = "The refiner's own seed (default: --seed).")
+    Long refinerSeed;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
             description = "Output .png or .jpg; several samples get -0, -1, ... (default: sdxl4j-SEED.png).")
     Path output;
@@ -88,10 +99,23 @@ final class GenerationOptions {
 
     /** The request builder these options describe (validated when built). */
     GenerationRequest.Builder toBuilder() {
-        GenerationRequest.Builder b = GenerationRequest.builder(prompt).negativePrompt(negativePrompt).steps(steps)
-                .guidanceScale(guidance).guidanceRescale(guidanceRescale).samples(samples).scheduler(scheduler)
-                .timestepSpacing(timestepSpacing).style(style).promptMode(promptMode)
-                .highNoiseFraction(highNoiseFraction);
+        if (prompt == null) {
+            throw new InvalidRequestException("prompt", null, "missing (--prompt)");
+        }
+        GenerationRequest.Builder b = GenerationRequest.builder(prompt).steps(steps).guidanceScale(guidance)
+                .guidanceRescale(guidanceRescale).samples(samples).clipSkip(clipSkip).promptMode(promptMode);
+        if (negativePrompt != null) {
+            b.negativePrompt(negativePrompt);
+        }
+        if (scheduler != null) {
+            b.scheduler(scheduler);
+        }
+        if (timestepSpacing != null) {
+            b.timestepSpacing(TimestepSpacing.parse(timestepSpacing));
+        }
+        if (style != null) {
+            b.style(style);
+        }
         if (width != null) {
             b.width(width);
         }
@@ -101,18 +125,34 @@ final class GenerationOptions {
         if (seed != null) {
             b.seed(seed);
         }
-        if (refinerStrength != null) {
-            b.refinerStrength(refinerStrength);
-        }
-        if (refinerSteps != null) {
-            b.refinerSteps(refinerSteps);
-        }
-        if (refiner != null) {
-            b.refiner(refinerMode != null ? RefinerMode.parse(refinerMode)
-                    : refinerStrength != null ? RefinerMode.BASE_THEN_REFINER : RefinerMode.ENSEMBLE);
-        } else if (refinerMode != null && RefinerMode.parse(refinerMode) != RefinerMode.NONE) {
-            throw new IllegalArgumentException("refiner: --refiner-mode needs --refiner DIR");
-        }
+        refiner().ifPresent(b::refiner);
         return b;
+    }
+
+    // --refiner-mode names the mode; without it, a refiner strength or steps mean the second pass. The
+    // refiner's values are checked even without --refiner, so that a bad one is never silently ignored.
+    private java.util.Optional<Refiner> refiner() {
+        Refiner.Ensemble checkedEnsemble = Refiner.ensemble().withHighNoiseFraction(highNoiseFraction);
+        Refiner.SecondPass checked = Refiner.secondPass();
+        checked = refinerStrength == null ? checked : checked.withStrength(refinerStrength);
+        checked = refinerSteps == null ? checked : checked.withSteps(refinerSteps);
+        String mode = refinerMode == null ? null : refinerMode.strip().toLowerCase(Locale.ROOT).replace('-', '_');
+        boolean secondPass = mode == null ? refinerStrength != null || refinerSteps != null
+                : switch (mode) {
+                    case "ensemble", "expert_ensemble_refiner" -> false;
+                    case "base_then_refiner", "base_image_refiner", "second_pass" -> true;
+                    default -> throw new InvalidRequestException("refinerMode", refinerMode,
+                            "is not ensemble or base_then_refiner");
+                };
+        if (refiner == null) {
+            if (refinerMode != null) {
+                throw new InvalidRequestException("refinerMode", refinerMode, "needs --refiner DIR");
+            }
+            return java.util.Optional.empty();
+        }
+        if (!secondPass) {
+            return java.util.Optional.of(refinerSeed == null ? checkedEnsemble : checkedEnsemble.withSeed(refinerSeed));
+        }
+        return java.util.Optional.of(refinerSeed == null ? checked : checked.withSeed(refinerSeed));
     }
 }

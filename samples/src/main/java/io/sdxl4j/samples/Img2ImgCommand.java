@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.samples;
 
+import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.ImageInput;
 import java.nio.file.Path;
@@ -21,6 +22,6 @@ final class Img2ImgCommand extends GenerateCommand {
 
     @Override
     void addInputs(GenerationRequest.Builder request) {
-        request.image(ImageInput.read(image)).strength(strength);
+        request.mode(GenerationMode.imageToImage(ImageInput.read(image)).withStrength(strength));
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.samples;
 
+import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.ImageInput;
 import java.nio.file.Path;
@@ -16,18 +17,20 @@ final class InpaintCommand extends GenerateCommand {
     Path image;
 
     @Option(names = {"-m", "--mask"}, required = true, paramLabel = "FILE",
-            description = "The mask, the image's size: white repaints, black keeps.")
+            description = "The mask (resized to the output): white repaints, black keeps.")
     Path mask;
 
-    @Option(names = "--strength", defaultValue = "0.8",
+    @Option(names = "--strength", defaultValue = "0.9999",
             description = "How much to change the masked region, in (0, 1] (default: ${DEFAULT-VALUE}).")
     double strength;
 
-    @Option(names = "--mask-blur", defaultValue = "0", description = "Gaussian blur radius for the mask (default: 0).")
+    @Option(names = "--mask-blur", defaultValue = "0",
+            description = "PIL Gaussian blur radius for the mask, 0 to 64 (default: 0).")
     int maskBlur;
 
     @Override
     void addInputs(GenerationRequest.Builder request) {
-        request.image(ImageInput.read(image)).mask(ImageInput.read(mask)).strength(strength).maskBlur(maskBlur);
+        request.mode(GenerationMode.inpaint(ImageInput.read(image), ImageInput.read(mask)).withStrength(strength)
+                .withMaskBlur(maskBlur));
     }
 }

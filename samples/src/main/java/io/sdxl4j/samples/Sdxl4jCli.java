@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.samples;
 
+import io.sdxl4j.InvalidRequestException;
 import io.sdxl4j.SdxlException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,7 +30,9 @@ public final class Sdxl4jCli {
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Sdxl4jCli()).setCaseInsensitiveEnumValuesAllowed(true);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("sdxl4j: " + e.getMessage());
+            commandLine.getErr().println("sdxl4j: " + (e instanceof InvalidRequestException invalid
+                    ? option(invalid.field()) + ": " + invalid.value().map(v -> v + " ").orElse("") + invalid.reason()
+                    : e.getMessage()));
             commandLine.getErr().flush();
             if (e instanceof IllegalArgumentException) {
                 return commandLine.getCommandSpec().exitCodeOnInvalidInput();
@@ -40,6 +43,22 @@ public final class Sdxl4jCli {
             return commandLine.getCommandSpec().exitCodeOnExecutionException();
         });
         return cli;
+    }
+
+    /** The command-line option of a request field, as the user typed it. */
+    static String option(String field) {
+        return switch (field) {
+            case "guidanceScale" -> "--guidance";
+            case "negativePrompt" -> "--negative-prompt";
+            case "timestepSpacing" -> "--timestep-spacing";
+            case "promptMode" -> "--prompt-mode";
+            case "refiner.highNoiseFraction" -> "--high-noise-fraction";
+            case "refiner.strength" -> "--refiner-strength";
+            case "refiner.steps" -> "--refiner-steps";
+            case "refiner", "refinerMode" -> field.equals("refiner") ? "--refiner" : "--refiner-mode";
+            case "intraOpThreads" -> "--threads";
+            default -> "--" + field.replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+        };
     }
 
     /** Reports the version from the jar's manifest. */

@@ -2,10 +2,12 @@
 package io.sdxl4j.samples.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.ImageInput;
-import io.sdxl4j.RefinerMode;
-import io.sdxl4j.image.ImageEncoder;
+import io.sdxl4j.InvalidRequestException;
+import io.sdxl4j.OutputFormat;
+import io.sdxl4j.Refiner;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -37,11 +39,11 @@ final class RequestParser {
      * @param timeoutMillis the generation's time limit
      * @param preview       send a latent preview with each progress event (streaming only)
      */
-    record Parsed(GenerationRequest request, ImageEncoder.Format format, boolean base64, long timeoutMillis,
+    record Parsed(GenerationRequest request, OutputFormat format, boolean base64, long timeoutMillis,
                   boolean preview, RequestParser names) {
 
-        /** An error the pipeline raised for this request ("width: ..."), under the client's field name. */
-        BadRequest badRequest(IllegalArgumentException e) {
+        /** An error the pipeline raised for this request, under the client's name of its field. */
+        BadRequest badRequest(InvalidRequestException e) {
             return names.fromValidation(e);
         }
     }
@@ -76,66 +78,86 @@ final class RequestParser {
         }
         GenerationRequest.Builder b = GenerationRequest.builder(prompt);
         String negative = text("negative_prompt");
-        if (negative != null) {
-            b.negativePrompt(negative);
-        }
         Integer width = integer("width");
         Integer height = integer("height");
-        if (width != null) {
-            b.width(width);
-        }
-        if (height != null) {
-            b.height(height);
-        }
         Integer steps = integer("num_inference_steps", "num_steps", "steps");
-        if (steps != null) {
-            b.steps(steps);
-        }
         Double guidance = number("guidance_scale", "guidance", "cfg_scale");
-        if (guidance != null) {
-            b.guidanceScale(guidance);
-        }
         Long seed = longValue("seed");
-        if (seed == null || seed == -1) {
-            b.randomSeed();
-        } else if (seed < 0) {
-            throw new BadRequest(used.get("seed"), seed + " is negative (-1 or absent: random)");
-        } else {
-            b.seed(seed);
-        }
         Integer samples = integer("samples", "num_images", "num_outputs", "batch_size");
-        if (samples != null) {
-            b.samples(samples);
-        }
         String scheduler = text("scheduler");
-        if (scheduler != null) {
-            apply("scheduler", () -> b.scheduler(scheduler));
-        }
         Double strength = number("strength", "prompt_strength");
-        if (strength != null) {
-            b.strength(strength);
-        }
         String image = text("image", "image_b64", "init_image");
-        if (image != null) {
-            b.image(image("image", image));
-        }
         String mask = text("mask", "mask_b64", "mask_image");
-        if (mask != null) {
-            b.mask(image("mask", mask));
-        }
-        RefinerMode refiner = refiner();
-        if (refiner != null) {
-            b.refiner(refiner);
-        }
+        Integer maskBlur = integer("mask_blur");
+        Integer clipSkip = integer("clip_skip");
         Double fraction = number("high_noise_fraction", "high_noise_frac");
-        if (fraction != null) {
-            b.highNoiseFraction(fraction);
-        }
+        Integer refinerSteps = integer("refine_steps", "refiner_steps");
+        Double refinerStrength = number("refiner_strength");
         String style = text("style", "style_preset");
-        if (style != null) {
-            apply("style", () -> b.style(style));
+        try {
+            if (negative != null) {
+                b.negativePrompt(negative);
+            }
+            if (width != null) {
+                b.width(width);
+            }
+            if (height != null) {
+                b.height(height);
+            }
+            if (steps != null) {
+                b.steps(steps);
+            }
+            if (guidance != null) {
+                b.guidanceScale(guidance);
+            }
+            if (seed != null && seed != -1) {
+                b.seed(seed); // -1 or absent: random
+            }
+            if (samples != null) {
+                b.samples(samples);
+            }
+            if (scheduler != null) {
+                b.scheduler(scheduler);
+            }
+            if (clipSkip != null) {
+                b.clipSkip(clipSkip);
+            }
+            if (style != null) {
+                b.style(style);
+            }
+            if (mask != null && image == null) {
+                throw new BadRequest(used.get("mask"), "given without an image to inpaint");
+            }
+            if (image != null) {
+                ImageInput source = image("image", image);
+                if (mask != null) {
+                    GenerationMode.Inpaint inpaint = GenerationMode.inpaint(source, image("mask", mask));
+                    inpaint = strength == null ? inpaint : inpaint.withStrength(strength);
+                    b.mode(maskBlur == null ? inpaint : inpaint.withMaskBlur(maskBlur));
+                } else {
+                    GenerationMode.ImageToImage i2i = GenerationMode.imageToImage(source);
+                    b.mode(strength == null ? i2i : i2i.withStrength(strength));
+                }
+            }
+            // Values of a mode the request does not use are still checked: a client that sends a bad one
+            // hears about it instead of having it ignored.
+            if (strength != null && image == null && !(strength > 0 && strength <= 1)) {
+                throw new InvalidRequestException("strength", strength, "is outside (0, 1]");
+            }
+            if (fraction != null) {
+                Refiner.ensemble().withHighNoiseFraction(fraction);
+            }
+            if (refinerSteps != null) {
+                Refiner.secondPass().withSteps(refinerSteps);
+            }
+            if (refinerStrength != null) {
+                Refiner.secondPass().withStrength(refinerStrength);
+            }
+            refiner(fraction, refinerSteps, refinerStrength).ifPresent(b::refiner);
+        } catch (InvalidRequestException e) {
+            throw fromValidation(e);
         }
-        ImageEncoder.Format format = format();
+        OutputFormat format = format();
         Boolean base64 = bool("base64");
         Double timeout = number("timeout");
         long timeoutMillis = maxTimeoutMillis;
@@ -149,79 +171,82 @@ final class RequestParser {
         GenerationRequest request;
         try {
             request = b.build();
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidRequestException e) {
             throw fromValidation(e);
         }
         return new Parsed(request, format, base64 != null && base64, timeoutMillis, preview != null && preview,
                 this);
     }
 
-    /** Maps the request's own validation error ("steps: 0 is outside ...") to the client's field name. */
-    BadRequest fromValidation(IllegalArgumentException e) {
-        String message = e.getMessage() == null ? "invalid" : e.getMessage();
-        int colon = message.indexOf(':');
-        String javaField = colon > 0 ? message.substring(0, colon) : "body";
-        String key = switch (javaField) {
+    /** The request field an {@link InvalidRequestException} names, under the name the client used for it. */
+    BadRequest fromValidation(InvalidRequestException e) {
+        String key = switch (e.field()) {
             case "steps" -> "num_inference_steps";
             case "guidanceScale" -> "guidance_scale";
             case "guidanceRescale" -> "guidance_rescale";
-            case "highNoiseFraction" -> "high_noise_fraction";
+            case "refiner.highNoiseFraction" -> "high_noise_fraction";
+            case "refiner.steps" -> "refine_steps";
+            case "refiner.strength" -> "refiner_strength";
             case "negativePrompt" -> "negative_prompt";
-            default -> javaField;
+            case "clipSkip" -> "clip_skip";
+            case "maskBlur" -> "mask_blur";
+            case "strength" -> "strength";
+            case "refiner" -> "refiner";
+            default -> e.field();
         };
         String field = used.getOrDefault(key, key);
-        return new BadRequest(field, colon > 0 ? message.substring(colon + 1).strip() : message);
+        return new BadRequest(field, e.value().map(v -> v + " ").orElse("") + e.reason());
     }
 
-    private RefinerMode refiner() {
+    // refine / refiner: true|false or the hosted APIs' mode names; the ensemble takes the fraction,
+    // the second pass its steps and strength.
+    private java.util.Optional<Refiner> refiner(Double fraction, Integer steps, Double strength) {
         JsonNode node = find("refiner", "refine");
         if (node == null) {
-            return null;
+            return java.util.Optional.empty();
         }
         String name = used.get("refiner");
+        String mode;
         if (node.isBoolean()) {
-            return node.asBoolean() ? RefinerMode.ENSEMBLE : RefinerMode.NONE;
-        }
-        if (!node.isTextual()) {
+            mode = node.asBoolean() ? "expert_ensemble_refiner" : "no_refiner";
+        } else if (node.isTextual()) {
+            mode = node.asText().toLowerCase(Locale.ROOT);
+        } else {
             throw new BadRequest(name, "expected true/false or a mode (no_refiner, expert_ensemble_refiner,"
                     + " base_image_refiner)");
         }
-        return switch (node.asText().toLowerCase(Locale.ROOT)) {
-            case "no_refiner", "none", "false" -> RefinerMode.NONE;
-            case "expert_ensemble_refiner", "ensemble", "true" -> RefinerMode.ENSEMBLE;
-            case "base_image_refiner", "base_then_refiner" -> RefinerMode.BASE_THEN_REFINER;
+        return switch (mode) {
+            case "no_refiner", "none", "false" -> java.util.Optional.empty();
+            case "expert_ensemble_refiner", "ensemble", "true" -> java.util.Optional.of(fraction == null
+                    ? Refiner.ensemble() : Refiner.ensemble().withHighNoiseFraction(fraction));
+            case "base_image_refiner", "base_then_refiner" -> {
+                Refiner.SecondPass p = Refiner.secondPass();
+                p = steps == null ? p : p.withSteps(steps);
+                yield java.util.Optional.of(strength == null ? p : p.withStrength(strength));
+            }
             default -> throw new BadRequest(name, "'" + node.asText() + "' is not one of no_refiner,"
                     + " expert_ensemble_refiner, base_image_refiner");
         };
     }
 
-    private ImageEncoder.Format format() {
+    private OutputFormat format() {
         String f = text("output_format", "format");
         if (f == null) {
-            return ImageEncoder.Format.PNG;
+            return OutputFormat.PNG;
         }
-        return switch (f.toLowerCase(Locale.ROOT)) {
-            case "png" -> ImageEncoder.Format.PNG;
-            case "jpeg", "jpg" -> ImageEncoder.Format.JPEG;
-            default -> throw new BadRequest(used.get("output_format"), "'" + f + "' is not png or jpeg");
-        };
+        try {
+            return OutputFormat.parse(f);
+        } catch (InvalidRequestException e) {
+            throw new BadRequest(used.get("output_format"), "'" + f + "' " + e.reason());
+        }
     }
 
+    // The image's own errors name the field "image"; a mask's are the mask's.
     private ImageInput image(String key, String value) {
         try {
             return ImageInput.ofBase64(value);
-        } catch (IllegalArgumentException | io.sdxl4j.SdxlException e) {
-            throw new BadRequest(used.get(key), e.getMessage());
-        }
-    }
-
-    private void apply(String key, Runnable setter) {
-        try {
-            setter.run();
-        } catch (IllegalArgumentException e) {
-            String message = e.getMessage() == null ? "invalid" : e.getMessage();
-            int colon = message.indexOf(':');
-            throw new BadRequest(used.get(key), colon > 0 ? message.substring(colon + 1).strip() : message);
+        } catch (InvalidRequestException e) {
+            throw new BadRequest(used.get(key), e.reason());
         }
     }
 

@@ -13,8 +13,8 @@ import io.sdxl4j.GenerationCancelledException;
 import io.sdxl4j.GenerationResult;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.StepProgress;
-import io.sdxl4j.image.ImageEncoder;
-import io.sdxl4j.image.LatentPreview;
+import io.sdxl4j.InvalidRequestException;
+import io.sdxl4j.OutputFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -223,7 +223,7 @@ public final class Sdxl4jServer implements AutoCloseable {
                 respondJson(ex, 200, successBody(result, job.parsed.format()));
             } else {
                 GeneratedImage image = result.image();
-                ex.getResponseHeaders().set("Content-Type", job.parsed.format() == ImageEncoder.Format.PNG
+                ex.getResponseHeaders().set("Content-Type", job.parsed.format() == OutputFormat.PNG
                         ? "image/png" : "image/jpeg");
                 ex.getResponseHeaders().set("X-Seed", Long.toString(image.seed()));
                 ex.getResponseHeaders().set("X-Generation-Time", seconds(result));
@@ -349,8 +349,7 @@ public final class Sdxl4jServer implements AutoCloseable {
                 ObjectNode e = JSON.createObjectNode().put("step", p.step()).put("total", p.totalSteps())
                         .put("timestep", p.timestep());
                 if (parsed.preview()) {
-                    e.put("preview", Base64.getEncoder().encodeToString(ImageEncoder.png(
-                            LatentPreview.of(p.latents(), p.latentShape(), 0), null)));
+                    e.put("preview", Base64.getEncoder().encodeToString(png(p.preview(0))));
                 }
                 // A slow reader loses progress events, never the generation's time.
                 events.offer("event: progress\ndata: " + e + "\n\n");
@@ -452,8 +451,8 @@ public final class Sdxl4jServer implements AutoCloseable {
                 }
                 throw timeout(job, c.completedSteps());
             }
-            if (cause instanceof IllegalArgumentException iae) {
-                RequestParser.BadRequest bad = job.parsed.badRequest(iae);
+            if (cause instanceof InvalidRequestException invalid) {
+                RequestParser.BadRequest bad = job.parsed.badRequest(invalid);
                 throw new Failure(400, bad.field, bad.getMessage(), Metrics.Outcome.BAD_REQUEST);
             }
             throw new Failure(500, null, "generation failed: " + cause, Metrics.Outcome.ERROR);
@@ -553,7 +552,7 @@ public final class Sdxl4jServer implements AutoCloseable {
         return node;
     }
 
-    private static ObjectNode successBody(GenerationResult result, ImageEncoder.Format format) {
+    private static ObjectNode successBody(GenerationResult result, OutputFormat format) {
         ObjectNode body = JSON.createObjectNode().put("status", "success");
         ArrayNode data = body.putArray("data");
         ArrayNode seeds = body.putArray("seeds");
@@ -565,8 +564,18 @@ public final class Sdxl4jServer implements AutoCloseable {
         return body;
     }
 
-    private static byte[] encode(GeneratedImage image, ImageEncoder.Format format) {
-        return format == ImageEncoder.Format.PNG ? image.toPng() : image.toJpeg(0.92f);
+    private static byte[] encode(GeneratedImage image, OutputFormat format) {
+        return format == OutputFormat.PNG ? image.toPng() : image.toJpeg(0.92f);
+    }
+
+    private static byte[] png(java.awt.image.BufferedImage image) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            javax.imageio.ImageIO.write(image, "png", out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     private static String seconds(GenerationResult result) {
