@@ -55,6 +55,7 @@ public final class GenerationRequest {
     private final StylePreset style;
     private final PromptMode promptMode;
     private final Refiner refiner;
+    private final boolean watermark;
 
     private GenerationRequest(Builder b) {
         checkSide("width", b.width, b.mode);
@@ -97,6 +98,7 @@ public final class GenerationRequest {
         this.style = b.style;
         this.promptMode = b.promptMode;
         this.refiner = b.refiner;
+        this.watermark = b.watermark;
     }
 
     // diffusers' text-to-image pipeline requires multiples of 8; img2img and inpainting only the VAE's
@@ -234,6 +236,16 @@ public final class GenerationRequest {
         return Optional.ofNullable(refiner);
     }
 
+    /**
+     * Whether the images get SDXL's invisible watermark as diffusers' {@code StableDiffusionXLWatermarker}
+     * applies it (imwatermark's {@code dwtDct} with Stability AI's 48-bit message; images narrower
+     * than 256 pixels are left alone, as diffusers does). Default false, as diffusers without the
+     * {@code invisible-watermark} package; Replicate's API turns it on by default.
+     */
+    public boolean watermark() {
+        return watermark;
+    }
+
     /** A builder holding this request's values. */
     public Builder toBuilder() {
         Builder b = new Builder(prompt);
@@ -253,12 +265,13 @@ public final class GenerationRequest {
         b.style = style;
         b.promptMode = promptMode;
         b.refiner = refiner;
+        b.watermark = watermark;
         return b;
     }
 
     private Object[] values() {
         return new Object[] {prompt, negativePrompt, mode, width, height, steps, guidanceScale, guidanceRescale,
-            samples, seed, scheduler, timestepSpacing, sizeConditioning, clipSkip, style, promptMode, refiner};
+            samples, seed, scheduler, timestepSpacing, sizeConditioning, clipSkip, style, promptMode, refiner, watermark};
     }
 
     @Override
@@ -282,7 +295,8 @@ public final class GenerationRequest {
                 : scheduler.shortName()) + (timestepSpacing == null ? "" : ", spacing=" + timestepSpacing)
                 + (sizeConditioning.equals(SizeConditioning.DEFAULT) ? "" : ", " + sizeConditioning)
                 + (clipSkip > 0 ? ", clipSkip=" + clipSkip : "") + (style == null ? "" : ", style=" + style.name())
-                + ", promptMode=" + promptMode + (refiner == null ? "" : ", refiner=" + refiner) + "]";
+                + ", promptMode=" + promptMode + (refiner == null ? "" : ", refiner=" + refiner)
+                + (watermark ? ", watermark" : "") + "]";
     }
 
     /**
@@ -307,6 +321,7 @@ public final class GenerationRequest {
         private StylePreset style;
         private PromptMode promptMode = PromptMode.DIFFUSERS;
         private Refiner refiner;
+        private boolean watermark;
 
         private Builder(String prompt) {
             prompt(prompt);
@@ -463,6 +478,12 @@ public final class GenerationRequest {
         /** No refiner. */
         public Builder noRefiner() {
             this.refiner = null;
+            return this;
+        }
+
+        /** SDXL's invisible watermark on the images (see {@link GenerationRequest#watermark()}). */
+        public Builder watermark(boolean enabled) {
+            this.watermark = enabled;
             return this;
         }
 

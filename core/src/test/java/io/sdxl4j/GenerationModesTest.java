@@ -234,4 +234,18 @@ class GenerationModesTest {
             assertFalse(Arrays.equals(all, halfMask), "the mask channel reaches the UNet");
         }
     }
+
+    @Test
+    void theWatermarkMarksImagesFromTwoHundredFiftySixPixelsWideAndRefusesTooFewPixels() {
+        GenerationRequest.Builder b = quick().steps(2).size(256, 256);
+        float[] plain = pipeline.generate(b.build()).image().pixels();
+        float[] marked = pipeline.generate(b.watermark(true).build()).image().pixels();
+        assertFalse(Arrays.equals(plain, marked), "the mark changes the image");
+        float[] narrow = pipeline.generate(quick().steps(2).size(248, 64).watermark(true).build()).image().pixels();
+        assertArrayEquals(pipeline.generate(quick().steps(2).size(248, 64).build()).image().pixels(), narrow,
+                "images under 256 wide are left alone, as diffusers does");
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> pipeline.generate(quick().size(256, 64).watermark(true).build()));
+        assertEquals("watermark", e.field());
+    }
 }

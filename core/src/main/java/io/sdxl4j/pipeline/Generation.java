@@ -118,7 +118,7 @@ public final class Generation {
             long decodeStart = System.nanoTime();
             List<float[]> pixels = new ArrayList<>(request.samples());
             for (int i = 0; i < request.samples(); i++) {
-                pixels.add(decoder.vae().decode(ws.latents, i, ops));
+                pixels.add(decoder.vae().decode(ws.latents, i, ops, request.watermark()));
             }
             long end = System.nanoTime();
             String parameters = ParametersText.of(r, base.folder().name(),

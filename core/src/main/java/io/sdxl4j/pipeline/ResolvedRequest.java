@@ -9,6 +9,7 @@ import io.sdxl4j.InvalidRequestException;
 import io.sdxl4j.NegativePrompt;
 import io.sdxl4j.Refiner;
 import io.sdxl4j.SchedulerType;
+import io.sdxl4j.image.SdxlWatermark;
 import io.sdxl4j.model.Component;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -86,6 +87,11 @@ public record ResolvedRequest(GenerationRequest request, int width, int height, 
             String field = width % multiple != 0 ? "width" : "height";
             throw new InvalidRequestException(field, field.equals("width") ? width : height, "is not a multiple of "
                     + multiple + ", which this export's UNet needs (its upsamplers have fixed scales)");
+        }
+        if (request.watermark() && SdxlWatermark.marks(height, width) && (long) width * height < 256L * 256L) {
+            // diffusers marks every image at least 256 wide; imwatermark refuses those under 256² pixels.
+            throw new InvalidRequestException("watermark", width + "x" + height, "cannot be watermarked: SDXL's"
+                    + " watermark needs at least 256x256 pixels on images 256 or more wide");
         }
         int maxClipSkip = refinerModel == null || request.refiner().isEmpty() ? base.text().maxClipSkip()
                 : Math.min(base.text().maxClipSkip(), refinerModel.text().maxClipSkip());

@@ -5,6 +5,7 @@ import io.sdxl4j.engine.Binding;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.image.Images;
+import io.sdxl4j.image.SdxlWatermark;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.model.ModelSignatures;
@@ -58,6 +59,14 @@ public final class VaeDecoder implements AutoCloseable {
      * and std when its config has them), then {@code clamp(x / 2 + 0.5, 0, 1)}.
      */
     public float[] decode(Tensor latents, int index, TensorOps ops) {
+        return decode(latents, index, ops, false);
+    }
+
+    /**
+     * {@link #decode(Tensor, int, TensorOps)}, with SDXL's invisible watermark applied to the decoder's
+     * output before it becomes pixels when {@code watermark} is set, where diffusers applies it.
+     */
+    public float[] decode(Tensor latents, int index, TensorOps ops, boolean watermark) {
         long[] shape = latents.shape();
         int channels = (int) shape[1];
         int h = (int) shape[2];
@@ -79,7 +88,12 @@ public final class VaeDecoder implements AutoCloseable {
             ops.scale(input, (float) (1.0 / config.scalingFactor()), ops.slice(latents, index, index + 1));
         }
         binding.run();
-        return Images.decodedToPixels(output.floatBuffer(), 0, w * config.scaleFactor(), h * config.scaleFactor());
+        int width = w * config.scaleFactor();
+        int height = h * config.scaleFactor();
+        if (watermark) {
+            SdxlWatermark.apply(output.floatBuffer(), height, width);
+        }
+        return Images.decodedToPixels(output.floatBuffer(), 0, width, height);
     }
 
     /** The decoder's input from host latents, the scale (and shift) in double as before the cast. */
