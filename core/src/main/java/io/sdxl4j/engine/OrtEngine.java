@@ -24,7 +24,7 @@ import java.util.List;
  * zero-copy as inputs (direct buffers) and as pre-allocated outputs. Every session shares ONNX
  * Runtime's one process-wide environment.
  */
-public final class OrtEngine implements Engine {
+final class OrtEngine implements Engine {
 
     /** The engine's name. */
     public static final String NAME = "ort";

@@ -7,7 +7,7 @@ package io.sdxl4j.pipeline;
  * {@code get_guidance_scale_embedding} (after the timestep embedding of Ho et al. 2020): sin
  * then cos of w·exp(−i·ln(10000)/(d/2 − 1)), zero-padded to an odd width.
  */
-public final class GuidanceEmbedding {
+final class GuidanceEmbedding {
 
     private GuidanceEmbedding() {
     }

@@ -11,7 +11,7 @@ import io.sdxl4j.tensor.TensorOps;
  * to the next step's level (with the same noise the start used), so that only the masked region is
  * generated: {@code x = (1 − m)·noised(x₀) + m·x}.
  */
-public final class Inpainting implements DenoisingLoop.StepHook, AutoCloseable {
+final class Inpainting implements DenoisingLoop.StepHook, AutoCloseable {
 
     private final TensorOps ops;
     private final Tensor imageLatents;

@@ -13,7 +13,7 @@ import io.sdxl4j.tensor.Tensor;
  * {@code clip_sample} (default true) with {@code clip_sample_range}, {@code set_alpha_to_one}
  * (default true), {@code rescale_betas_zero_snr} and the betas; {@code thresholding} is refused.
  */
-public final class DDIMScheduler extends AlphaSampler {
+final class DDIMScheduler extends AlphaSampler {
 
     static final String NAME = "DDIMScheduler";
 

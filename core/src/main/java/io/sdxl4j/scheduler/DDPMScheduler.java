@@ -14,7 +14,7 @@ import io.sdxl4j.tensor.Tensor;
  * {@code variance_type} (fixed_small, fixed_small_log, fixed_large), {@code clip_sample} (default
  * true), {@code rescale_betas_zero_snr} and the betas.
  */
-public final class DDPMScheduler extends AlphaSampler {
+final class DDPMScheduler extends AlphaSampler {
 
     static final String NAME = "DDPMScheduler";
 

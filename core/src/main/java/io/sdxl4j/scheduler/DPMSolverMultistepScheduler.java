@@ -19,7 +19,7 @@ import io.sdxl4j.tensor.Tensor;
  * {@code prediction_type}, {@code rescale_betas_zero_snr}, the betas. The deprecated first-generation
  * {@code dpmsolver}/{@code sde-dpmsolver}, {@code thresholding} and learned variances are refused.
  */
-public final class DPMSolverMultistepScheduler extends SolverScheduler {
+final class DPMSolverMultistepScheduler extends SolverScheduler {
 
     static final String NAME = "DPMSolverMultistepScheduler";
 

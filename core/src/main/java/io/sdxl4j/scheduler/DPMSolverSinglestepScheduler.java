@@ -17,7 +17,7 @@ import io.sdxl4j.tensor.Tensor;
  * {@code prediction_type}, the betas. Timesteps are always linspace (the class has no
  * {@code timestep_spacing} in diffusers 0.27).
  */
-public final class DPMSolverSinglestepScheduler extends SolverScheduler {
+final class DPMSolverSinglestepScheduler extends SolverScheduler {
 
     static final String NAME = "DPMSolverSinglestepScheduler";
 

@@ -10,7 +10,7 @@ import io.sdxl4j.tensor.Tensor;
  * σ_down = sqrt(σ_next² − σ_up²), then fresh noise of std σ_up = sqrt(σ_next²(σ² − σ_next²)/σ²),
  * drawn from the generator every step.
  */
-public final class EulerAncestralDiscreteScheduler extends SigmaSampler {
+final class EulerAncestralDiscreteScheduler extends SigmaSampler {
 
     static final String NAME = "EulerAncestralDiscreteScheduler";
 

@@ -15,7 +15,7 @@ import io.sdxl4j.tensor.Tensor;
  * diffusers, each step draws (and, with S_churn = 0, ignores) one noise tensor of the latents'
  * size, so that later draws of the same generator line up.
  */
-public final class EulerDiscreteScheduler extends SigmaSampler {
+final class EulerDiscreteScheduler extends SigmaSampler {
 
     static final String NAME = "EulerDiscreteScheduler";
 

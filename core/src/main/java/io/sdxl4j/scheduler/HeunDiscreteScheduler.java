@@ -14,7 +14,7 @@ import io.sdxl4j.tensor.Tensor;
  * <p>Options: spacing, {@code steps_offset}, {@code prediction_type}, {@code use_karras_sigmas},
  * {@code clip_sample} with {@code clip_sample_range}.
  */
-public final class HeunDiscreteScheduler extends SigmaSampler {
+final class HeunDiscreteScheduler extends SigmaSampler {
 
     static final String NAME = "HeunDiscreteScheduler";
 

@@ -10,7 +10,7 @@ import io.sdxl4j.tensor.Tensor;
  * noise of std σ_up as in Euler a. Like diffusers it draws a noise tensor at every evaluation (and
  * uses the second one of each step).
  */
-public final class KDPM2AncestralDiscreteScheduler extends SigmaSampler {
+final class KDPM2AncestralDiscreteScheduler extends SigmaSampler {
 
     static final String NAME = "KDPM2AncestralDiscreteScheduler";
 

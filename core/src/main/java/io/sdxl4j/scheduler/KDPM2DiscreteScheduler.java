@@ -11,7 +11,7 @@ import io.sdxl4j.tensor.Tensor;
  * alternate [t₀, t(σ_mid,1), t₁, t(σ_mid,2), …] as in diffusers; the last step goes to σ = 0 with
  * the first evaluation alone.
  */
-public final class KDPM2DiscreteScheduler extends SigmaSampler {
+final class KDPM2DiscreteScheduler extends SigmaSampler {
 
     static final String NAME = "KDPM2DiscreteScheduler";
 

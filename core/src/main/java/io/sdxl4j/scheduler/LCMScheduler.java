@@ -13,7 +13,7 @@ import io.sdxl4j.tensor.Tensor;
  * from the distillation schedule of {@code original_inference_steps} (default 50), so
  * {@code timestep_spacing} plays no part, as in diffusers.
  */
-public final class LCMScheduler extends AlphaSampler {
+final class LCMScheduler extends AlphaSampler {
 
     static final String NAME = "LCMScheduler";
 

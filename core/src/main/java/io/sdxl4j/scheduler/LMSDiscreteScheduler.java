@@ -11,7 +11,7 @@ import io.sdxl4j.tensor.Tensor;
  * diffusers integrates numerically ({@code scipy.integrate.quad}); the integrand is a polynomial of
  * degree at most 3, which 4-point Gauss–Legendre integrates exactly.
  */
-public final class LMSDiscreteScheduler extends SigmaSampler {
+final class LMSDiscreteScheduler extends SigmaSampler {
 
     static final String NAME = "LMSDiscreteScheduler";
     private static final int ORDER = 4;

@@ -11,7 +11,7 @@ import io.sdxl4j.SdxlException;
  * steps (torch tensors) and float64 steps (NumPy), so that timesteps and sigmas agree with
  * diffusers' to float precision.
  */
-public final class NoiseSchedules {
+final class NoiseSchedules {
 
     private NoiseSchedules() {
     }

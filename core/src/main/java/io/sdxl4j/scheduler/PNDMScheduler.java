@@ -13,7 +13,7 @@ import io.sdxl4j.tensor.Tensor;
  * false, diffusers' default; SDXL's config skips them). The transfer part is eq. 11's
  * {@code φ(x_t, ε, t, t−Δ)}.
  */
-public final class PNDMScheduler extends BaseScheduler {
+final class PNDMScheduler extends BaseScheduler {
 
     static final String NAME = "PNDMScheduler";
     private static final int PNDM_ORDER = 4;

@@ -2,7 +2,7 @@
 package io.sdxl4j.scheduler;
 
 /** What the model predicts ({@code prediction_type}). */
-public enum PredictionType {
+enum PredictionType {
     /** The added noise ε (SDXL base and refiner). */
     EPSILON,
     /** The velocity v = α·ε - σ·x₀ (Salimans and Ho 2022). */

@@ -19,7 +19,7 @@ import java.util.Set;
  * {@code timestep_spacing}, {@code steps_offset}, {@code prediction_type}, the betas. As in
  * diffusers 0.27 the final σ is σ_min (the repeated last Karras σ), not 0.
  */
-public final class UniPCMultistepScheduler extends SolverScheduler {
+final class UniPCMultistepScheduler extends SolverScheduler {
 
     static final String NAME = "UniPCMultistepScheduler";
 

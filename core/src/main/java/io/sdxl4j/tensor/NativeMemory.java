@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
  * JDK reclaims once the buffer is unreachable. Either way the buffer is in native byte order, as
  * ONNX Runtime expects for zero-copy tensors.
  */
-public final class NativeMemory implements AutoCloseable {
+final class NativeMemory implements AutoCloseable {
 
     private static final int ALIGNMENT = 64;
     private static final Arenas ARENAS = Arenas.find();
