@@ -60,8 +60,6 @@ public final class GenerationRequest {
     private GenerationRequest(Builder b) {
         checkSide("width", b.width, b.mode);
         checkSide("height", b.height, b.mode);
-        checkImageSide("width", b.width, b.mode);
-        checkImageSide("height", b.height, b.mode);
         if (b.steps < 1 || b.steps > MAX_STEPS) {
             throw new InvalidRequestException("steps", b.steps, "is outside [1, " + MAX_STEPS + "]");
         }
@@ -111,26 +109,6 @@ public final class GenerationRequest {
         if (value < 8 || value > MAX_SIZE || textToImage && value % 8 != 0) {
             throw new InvalidRequestException(field, value, textToImage
                     ? "is not a multiple of 8 in [8, " + MAX_SIZE + "]" : "is outside [8, " + MAX_SIZE + "]");
-        }
-    }
-
-    // Without a size of its own, img2img and inpainting take the image's, which must then fit too.
-    private static void checkImageSide(String field, Integer value, GenerationMode mode) {
-        if (value != null) {
-            return;
-        }
-        ImageInput image = switch (mode) {
-            case GenerationMode.TextToImage t -> null;
-            case GenerationMode.ImageToImage i -> i.image();
-            case GenerationMode.Inpaint i -> i.image();
-        };
-        if (image == null) {
-            return;
-        }
-        int side = field.equals("width") ? image.width() : image.height();
-        if (side < 8 || side >= MAX_SIZE + 8) {
-            throw new InvalidRequestException("image", image.width() + "x" + image.height(), "gives an output " + field
-                    + " outside [8, " + MAX_SIZE + "]; set the request's width and height");
         }
     }
 

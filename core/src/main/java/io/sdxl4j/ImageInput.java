@@ -172,17 +172,7 @@ public final class ImageInput {
      * @throws InvalidRequestException for the field {@code image} when the pixels do not decode
      */
     public BufferedImage decodeArgb() {
-        BufferedImage src = decodeAsIs();
-        if (src.getType() == BufferedImage.TYPE_INT_ARGB) {
-            return src;
-        }
-        BufferedImage argb = new BufferedImage(width, height, BufferedImage.TYPE_INT_ARGB);
-        int[] row = new int[width];
-        for (int y = 0; y < height; y++) {
-            src.getRGB(0, y, width, 1, row, 0, width);
-            argb.setRGB(0, y, width, 1, row, 0, width);
-        }
-        return argb;
+        return convert(decodeAsIs(), BufferedImage.TYPE_INT_ARGB, 0xFFFFFFFF);
     }
 
     private BufferedImage decodeAsIs() {
@@ -206,19 +196,24 @@ public final class ImageInput {
     }
 
     private BufferedImage toRgb(BufferedImage src) {
-        if (src.getType() == BufferedImage.TYPE_INT_RGB) {
+        return convert(src, BufferedImage.TYPE_INT_RGB, 0xFFFFFF);
+    }
+
+    // src as an image of type, row by row, each ARGB value masked (0xFFFFFF drops alpha).
+    private BufferedImage convert(BufferedImage src, int type, int mask) {
+        if (src.getType() == type) {
             return src;
         }
-        BufferedImage rgb = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        BufferedImage out = new BufferedImage(width, height, type);
         int[] row = new int[width];
         for (int y = 0; y < height; y++) {
             src.getRGB(0, y, width, 1, row, 0, width);
             for (int x = 0; x < width; x++) {
-                row[x] &= 0xFFFFFF;
+                row[x] &= mask;
             }
-            rgb.setRGB(0, y, width, 1, row, 0, width);
+            out.setRGB(0, y, width, 1, row, 0, width);
         }
-        return rgb;
+        return out;
     }
 
     /** Width in pixels, from the header. */

@@ -248,4 +248,13 @@ class GenerationModesTest {
                 () -> pipeline.generate(quick().size(256, 64).watermark(true).build()));
         assertEquals("watermark", e.field());
     }
+
+    @Test
+    void anInputImageTooLargeForAnOutputNeedsASizeAndIsRefusedBeforeDecoding() {
+        ImageInput wide = ImageInput.of(new BufferedImage(5000, 8, BufferedImage.TYPE_INT_RGB));
+        GenerationRequest request = quick().mode(GenerationMode.imageToImage(wide)).build();
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> pipeline.check(request));
+        assertEquals("image", e.field());
+        pipeline.check(request.toBuilder().size(1024, 8).build());
+    }
 }

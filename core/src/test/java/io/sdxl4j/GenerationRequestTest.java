@@ -83,16 +83,6 @@ class GenerationRequestTest {
         assertEquals(Optional.of("74"), e.value());
     }
 
-    @Test
-    void anInputImageTooLargeForAnOutputNeedsASize() {
-        ImageInput wide = ImageInput.of(new BufferedImage(5000, 8, BufferedImage.TYPE_INT_RGB));
-        InvalidRequestException e = assertThrows(InvalidRequestException.class,
-                () -> GenerationRequest.builder("a").mode(GenerationMode.imageToImage(wide)).build());
-        assertEquals("image", e.field());
-        assertEquals(1024, GenerationRequest.builder("a").mode(GenerationMode.imageToImage(wide)).size(1024, 8)
-                .build().width().orElseThrow());
-    }
-
     static Stream<Arguments> badFields() {
         return Stream.of(
                 bad("prompt", null, b -> b.prompt(null)),
