@@ -29,6 +29,28 @@ class ModelFolderTest {
     }
 
     @Test
+    void aComponentMayBeALinkOrTheTextFileGitWritesInPlaceOfOne() {
+        // sdxl-tiny-inpaint shares every component but its UNet with sdxl-tiny through links.
+        ModelFolder m = ModelFolder.open(TestData.conformance().resolve("models/sdxl-tiny-inpaint"));
+        assertTrue(Files.isRegularFile(m.onnx(Component.TEXT_ENCODER)), m.onnx(Component.TEXT_ENCODER).toString());
+        assertTrue(m.onnx(Component.UNET).toString().contains("sdxl-tiny-inpaint"));
+    }
+
+    @Test
+    void aLinkPlaceholderFileNamingAFolderIsFollowed(@TempDir Path dir) throws IOException {
+        Path tiny = ModelCopies.tinyModel(dir.resolve("base"));
+        Path variant = Files.createDirectories(dir.resolve("variant"));
+        Files.copy(tiny.resolve("model_index.json"), variant.resolve("model_index.json"));
+        for (String part : new String[] {"text_encoder", "text_encoder_2", "unet", "vae_decoder", "vae_encoder",
+            "tokenizer", "tokenizer_2", "scheduler"}) {
+            Files.writeString(variant.resolve(part), "../" + dir.relativize(tiny) + "/" + part);
+        }
+        ModelFolder m = ModelFolder.open(variant);
+        assertEquals(tiny.resolve("unet/model.onnx").toAbsolutePath().normalize(), m.onnx(Component.UNET));
+        assertEquals(tiny.resolve("tokenizer_2").toAbsolutePath().normalize(), m.tokenizer(2));
+    }
+
+    @Test
     void aMissingFolderIsNamed(@TempDir Path dir) {
         SdxlException e = assertThrows(SdxlException.class, () -> ModelFolder.open(dir.resolve("nope")));
         assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("not found"), e.getMessage());
