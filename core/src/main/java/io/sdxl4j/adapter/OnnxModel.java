@@ -316,7 +316,8 @@ final class OnnxModel {
                 throw new SdxlException(label + ": initializer " + t.getName() + " has " + raw.size()
                         + " bytes of data for dims " + t.getDimsList() + " (" + bytes + ")");
             }
-            return raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            // slice(): a view of part of a larger buffer (an aliased parse) starts at its own position.
+            return raw.asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
         }
         String location = null;
         long offset = 0;
