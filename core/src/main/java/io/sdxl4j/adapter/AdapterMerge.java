@@ -15,6 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -99,11 +103,14 @@ public final class AdapterMerge {
         }
     }
 
+    /** One module's contribution to one weight. */
+    private record Job(AdapterModule module, float scale) {
+    }
+
     static Map<String, HostTensor> merge(OnnxModel model, Component component, List<Scaled> adapters) {
         ModuleResolver resolver = new ModuleResolver(model, component);
         Map<String, OnnxModel.Weight> targets = new LinkedHashMap<>();
-        Map<String, float[]> merged = new LinkedHashMap<>();
-        List<Runnable> work = new ArrayList<>();
+        Map<String, List<Job>> jobs = new LinkedHashMap<>();
         // Resolve and check everything first, so that a bad key fails before any arithmetic.
         for (Scaled s : adapters) {
             Map<String, String> seen = new LinkedHashMap<>();
@@ -132,25 +139,44 @@ public final class AdapterMerge {
                             m.stem(), w.node());
                 }
                 targets.putIfAbsent(w.initializer(), w);
-                float scale = s.scale();
-                work.add(() -> {
-                    float[] weights = merged.computeIfAbsent(w.initializer(), model::floats);
-                    add(weights, w, m.delta().compute(), scale);
-                });
+                jobs.computeIfAbsent(w.initializer(), k -> new ArrayList<>()).add(new Job(m, s.scale()));
             }
         }
-        for (Runnable r : work) {
-            r.run();
+        // Each weight on its own: read it in float32, add every delta in the order given, round it
+        // once into its tensor. Weights run in parallel; only those in flight are held in float32.
+        List<Callable<HostTensor>> tasks = new ArrayList<>();
+        for (Map.Entry<String, List<Job>> e : jobs.entrySet()) {
+            OnnxModel.Weight w = targets.get(e.getKey());
+            tasks.add(() -> {
+                float[] weights = model.floats(w.initializer());
+                for (Job j : e.getValue()) {
+                    add(weights, w, j.module().delta().compute(), j.scale());
+                }
+                return tensor(w.dataType(), w.dims(), weights);
+            });
         }
+        List<Future<HostTensor>> futures = ForkJoinPool.commonPool().invokeAll(tasks);
         Map<String, HostTensor> out = new LinkedHashMap<>();
-        try {
-            for (Map.Entry<String, float[]> e : merged.entrySet()) {
-                OnnxModel.Weight w = targets.get(e.getKey());
-                out.put(e.getKey(), tensor(w.dataType(), w.dims(), e.getValue()));
+        RuntimeException failure = null;
+        int i = 0;
+        for (String name : jobs.keySet()) {
+            try {
+                out.put(name, futures.get(i++).get());
+            } catch (ExecutionException ex) {
+                if (failure == null) {
+                    failure = ex.getCause() instanceof RuntimeException r ? r
+                            : new SdxlException(model.label() + ": merging " + name + ": " + ex.getCause(), ex.getCause());
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                if (failure == null) {
+                    failure = new SdxlException(model.label() + ": merge interrupted", ex);
+                }
             }
-        } catch (RuntimeException ex) {
+        }
+        if (failure != null) {
             closeAll(out);
-            throw ex;
+            throw failure;
         }
         LOG.debug("{}: {} weights changed by {} adapter(s)", model.label(), out.size(), adapters.size());
         return out;
