@@ -83,9 +83,11 @@ public final class OptimizedModelCache {
     public static EngineSession open(PipelineOptions options, String runtime, ModelSource source, String label,
                                      Opener opener) {
         if (!Files.isRegularFile(source.file())) {
+            source.initializers().values().forEach(io.sdxl4j.tensor.HostTensor::close);
             throw new SdxlException(label + ": file not found (" + source.file() + ")");
         }
-        if (options.optimizedModelCache().isPresent()) {
+        // Replaced weights bypass the cache: see ModelSource.
+        if (options.optimizedModelCache().isPresent() && source.initializers().isEmpty()) {
             return new OptimizedModelCache(options.optimizedModelCache().get(), runtime + "|" + options.provider()
                     + "|" + options.graphOptimization()).open(source, label, opener);
         }

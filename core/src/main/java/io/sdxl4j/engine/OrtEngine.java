@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.engine;
 
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
@@ -12,12 +14,15 @@ import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.GraphOptimization;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
+import io.sdxl4j.tensor.HostTensor;
 import io.sdxl4j.tensor.HostTensorOps;
 import io.sdxl4j.tensor.TensorOps;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The engine on ONNX Runtime Java ({@code ai.onnxruntime}), named {@code ort}: host tensors bound
@@ -86,11 +91,23 @@ final class OrtEngine implements Engine {
      * Opens a session on {@code file}, optimizing its graph (or not: a cached graph is optimized
      * already), and saving the optimized graph to {@code save} when given.
      */
+    /**
+     * Replacement initializers go through {@code SessionOptions.addInitializer}; see {@link ModelSource}.
+     */
     private EngineSession create(ModelSource source, String label, boolean optimize, OptimizedModelCache.Entry save) {
+        Map<String, HostTensor> initializers = source.initializers();
         List<AutoCloseable> owned = new ArrayList<>();
+        // The replacement tensors belong to the session from here on; their OnnxTensors (over the same
+        // memory, which ONNX Runtime reads in place) close before them.
+        owned.addAll(initializers.values());
         OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
-        owned.add(sessionOptions);
+        owned.add(0, sessionOptions);
         try {
+            for (Map.Entry<String, HostTensor> e : initializers.entrySet()) {
+                OnnxTensor t = initializer(e.getValue());
+                owned.add(t);
+                sessionOptions.addInitializer(e.getKey(), t);
+            }
             configure(sessionOptions, owned, optimize);
             if (save != null) {
                 sessionOptions.setOptimizedModelFilePath(save.pending().toString());
@@ -109,6 +126,16 @@ final class OrtEngine implements Engine {
             closeAll(owned);
             throw new SdxlException(label + ": cannot load the ONNX model " + source + ": " + e.getMessage(), e);
         }
+    }
+
+    private OnnxTensor initializer(HostTensor t) throws OrtException {
+        long[] shape = t.shape();
+        return switch (t.dataType()) {
+            case FLOAT32 -> OnnxTensor.createTensor(env, t.floatBuffer(), shape);
+            case FLOAT16 -> OnnxTensor.createTensor(env, t.halfBuffer(), shape, OnnxJavaType.FLOAT16);
+            case INT64 -> OnnxTensor.createTensor(env, t.longBuffer(), shape);
+            case INT32 -> OnnxTensor.createTensor(env, t.intBuffer(), shape);
+        };
     }
 
     private void configure(OrtSession.SessionOptions so, List<AutoCloseable> owned, boolean optimize)

@@ -13,8 +13,11 @@ import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,7 +31,8 @@ import java.util.regex.Pattern;
  * whitespace collapsed, CJK ideographs spaced, NFC, lower case, CLIP's split regex, byte-level BPE
  * from {@code vocab.json} and {@code merges.txt}. Special tokens ({@code <|startoftext|>},
  * {@code <|endoftext|>} and the pad token, which is {@code !} for SDXL's second tokenizer) are
- * matched in the raw text first and never pass through BPE. Instances are immutable and
+ * matched in the raw text first and never pass through BPE; so are tokens added after the
+ * vocabulary ({@link #withAddedTokens}, textual inversion). Instances are immutable and
  * thread-safe.
  */
 public final class ClipTokenizer {
@@ -43,11 +47,15 @@ public final class ClipTokenizer {
     private final Map<String, Integer> vocab;
     private final Map<String, Integer> mergeRanks;
     private final List<String> specialTokens;
+    /** Tokens added after the vocabulary (textual inversion), with their ids, in the order added. */
+    private final Map<String, Integer> addedTokens;
+    /** Special and added tokens, longest first: what splits the raw text before BPE. */
+    private final List<String> splitTokens;
     private final int bosId;
     private final int eosId;
     private final int padId;
     private final int maxLength;
-    private final Map<String, String[]> cache = new ConcurrentHashMap<>();
+    private final Map<String, String[]> cache;
 
     private ClipTokenizer(Map<String, Integer> vocab, Map<String, Integer> mergeRanks, String bos, String eos,
                           String pad, int maxLength, Path dir) {
@@ -60,6 +68,25 @@ public final class ClipTokenizer {
         // Longest first, so that a trie-like scan prefers "<|endoftext|>" over a shorter token.
         this.specialTokens = java.util.stream.Stream.of(bos, eos, pad).distinct()
                 .sorted((a, b) -> b.length() - a.length()).toList();
+        this.addedTokens = Map.of();
+        this.splitTokens = specialTokens;
+        this.cache = new ConcurrentHashMap<>();
+    }
+
+    /** A copy of {@code base} with {@code added} (token to id, in order) split out of the text as tokens. */
+    private ClipTokenizer(ClipTokenizer base, Map<String, Integer> added) {
+        this.vocab = base.vocab;
+        this.mergeRanks = base.mergeRanks;
+        this.bosId = base.bosId;
+        this.eosId = base.eosId;
+        this.padId = base.padId;
+        this.maxLength = base.maxLength;
+        this.specialTokens = base.specialTokens;
+        this.addedTokens = Collections.unmodifiableMap(new LinkedHashMap<>(added));
+        this.splitTokens = java.util.stream.Stream.concat(specialTokens.stream(), added.keySet().stream()).distinct()
+                .sorted((a, b) -> b.length() - a.length()).toList();
+        // BPE of ordinary text does not depend on the added tokens: the cache is shared.
+        this.cache = base.cache;
     }
 
     /**
@@ -81,6 +108,55 @@ public final class ClipTokenizer {
         int maxLength = config != null && config.path("model_max_length").canConvertToInt()
                 && config.path("model_max_length").asInt() <= 4096 ? config.path("model_max_length").asInt() : 77;
         return new ClipTokenizer(vocab, merges, bos, eos, pad, maxLength, dir);
+    }
+
+    /**
+     * This tokenizer with {@code tokens} added after its vocabulary and any tokens added before,
+     * as transformers' {@code add_tokens} adds them for diffusers' {@code load_textual_inversion}:
+     * each gets the next id ({@link #size()} onwards, in the order given) and is split out of the
+     * raw text before normalisation and BPE (case-sensitively, the longest match first), like the
+     * special tokens. This instance is unchanged.
+     *
+     * @throws IllegalArgumentException naming the token when it is empty, repeated, already in the
+     *                                  vocabulary or already added
+     */
+    public ClipTokenizer withAddedTokens(List<String> tokens) {
+        Map<String, Integer> added = new LinkedHashMap<>(addedTokens);
+        int next = size();
+        for (String t : tokens) {
+            if (t == null || t.isEmpty()) {
+                throw new IllegalArgumentException("tokens: an added token is empty");
+            }
+            if (vocab.containsKey(t) || added.containsKey(t)) {
+                throw new IllegalArgumentException("tokens: '" + t + "' is already in the tokenizer's vocabulary");
+            }
+            added.put(t, next++);
+        }
+        return new ClipTokenizer(this, added);
+    }
+
+    /** The added tokens and their ids, in the order they were added; empty for a loaded tokenizer. */
+    public Map<String, Integer> addedTokens() {
+        return addedTokens;
+    }
+
+    /** The number of ids: the vocabulary and the added tokens (transformers' {@code len(tokenizer)}). */
+    public int size() {
+        return vocab.size() + addedTokens.size();
+    }
+
+    /** The added tokens that {@code text} contains as tokens (as the split finds them), each once, in order. */
+    public List<String> addedTokensIn(String text) {
+        if (addedTokens.isEmpty()) {
+            return List.of();
+        }
+        LinkedHashSet<String> found = new LinkedHashSet<>();
+        for (String piece : splitOnSpecialTokens(text)) {
+            if (addedTokens.containsKey(piece)) {
+                found.add(piece);
+            }
+        }
+        return List.copyOf(found);
     }
 
     /** The sequence length the text encoders take ({@code model_max_length}, 77 for CLIP). */
@@ -108,7 +184,7 @@ public final class ClipTokenizer {
         List<Integer> ids = new ArrayList<>();
         ids.add(bosId);
         for (String piece : splitOnSpecialTokens(text)) {
-            Integer special = specialTokens.contains(piece) ? vocab.get(piece) : null;
+            Integer special = specialTokens.contains(piece) ? vocab.get(piece) : addedTokens.get(piece);
             if (special != null) {
                 ids.add(special);
             } else {
@@ -157,15 +233,16 @@ public final class ClipTokenizer {
         return out;
     }
 
-    // transformers' PreTrainedTokenizer.tokenize: added tokens (here the special tokens, none of
-    // them stripping whitespace around it) split the raw text before any normalisation.
+    // transformers' PreTrainedTokenizer.tokenize: added tokens (the special tokens and those of
+    // withAddedTokens, none of them stripping whitespace around it) split the raw text before any
+    // normalisation, the leftmost and then longest match first (its tokens_trie.split).
     private List<String> splitOnSpecialTokens(String text) {
         List<String> pieces = new ArrayList<>();
         int start = 0;
         int i = 0;
         outer:
         while (i < text.length()) {
-            for (String special : specialTokens) {
+            for (String special : splitTokens) {
                 if (text.startsWith(special, i)) {
                     if (i > start) {
                         pieces.add(text.substring(start, i));

@@ -17,12 +17,16 @@ import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.engine.ModelSource;
 import io.sdxl4j.engine.OptimizedModelCache;
+import io.sdxl4j.tensor.HostTensor;
 import io.sdxl4j.tensor.HostTensorOps;
 import io.sdxl4j.tensor.TensorOps;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.onnxruntime.CUDAProviderOptions;
 import org.bytedeco.onnxruntime.Env;
@@ -32,6 +36,7 @@ import org.bytedeco.onnxruntime.SessionOptions;
 import org.bytedeco.onnxruntime.StringStringMap;
 import org.bytedeco.onnxruntime.StringVector;
 import org.bytedeco.onnxruntime.TensorRTProviderOptions;
+import org.bytedeco.onnxruntime.Value;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -162,27 +167,42 @@ public final class JavaCppEngine implements Engine {
                 (model, optimize, save) -> create(model, label, optimize, save));
     }
 
-    private EngineSession create(ModelSource file, String label, boolean optimize, OptimizedModelCache.Entry save) {
+    /**
+     * Replacement initializers go through the C++ API's {@code SessionOptions::AddInitializer}, each an
+     * {@code Ort::Value} over the host tensor's memory; see {@link ModelSource}.
+     */
+    private EngineSession create(ModelSource source, String label, boolean optimize, OptimizedModelCache.Entry save) {
+        Map<String, HostTensor> initializers = source.initializers();
         boolean graph = options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph();
         try {
-            return create(file, label, optimize, save, graph);
-        } catch (SdxlException e) {
-            if (!graph) {
-                throw e;
+            try {
+                return create(source, label, optimize, save, graph);
+            } catch (SdxlException e) {
+                if (!graph) {
+                    throw e;
+                }
+                // ONNX Runtime captures a CUDA graph only when every node of the model runs on CUDA; a
+                // model that keeps nodes on the CPU (shape arithmetic of some exports) fails to load
+                // with it, and runs without.
+                LOG.warn("{}: no CUDA graph for this model ({}); running it without", label, e.getMessage());
+                return create(source, label, optimize, save, false);
             }
-            // ONNX Runtime captures a CUDA graph only when every node of the model runs on CUDA; a
-            // model that keeps nodes on the CPU (shape arithmetic of some exports) fails to load
-            // with it, and runs without.
-            LOG.warn("{}: no CUDA graph for this model ({}); running it without", label, e.getMessage());
-            return create(file, label, optimize, save, false);
+        } catch (RuntimeException e) {
+            initializers.values().forEach(HostTensor::close);
+            throw e;
         }
     }
 
+    /** On success the session owns the source's initializers; on failure they stay the caller's. */
     private EngineSession create(ModelSource source, String label, boolean optimize, OptimizedModelCache.Entry save,
                                  boolean cudaGraph) {
+        Map<String, HostTensor> initializers = source.initializers();
         List<Pointer> owned = new ArrayList<>();
         try {
             SessionOptions so = own(owned, new SessionOptions());
+            if (!initializers.isEmpty()) {
+                addInitializers(so, owned, initializers);
+            }
             configure(so, owned, optimize ? optLevel(options.graphOptimization()) : ORT_DISABLE_ALL, true, cudaGraph);
             if (save != null) {
                 so.SetOptimizedModelFilePath(own(owned, new BytePointer(save.pending().toString())));
@@ -201,12 +221,36 @@ public final class JavaCppEngine implements Engine {
                     session = new Session(env, path, so);
                 }
             }
-            return new JavaCppSession(session, label, residentOps, cudaGraph, owned);
+            // The session closes first, then the values over the tensors, then the tensors and options.
+            List<AutoCloseable> resources = new ArrayList<>(initializers.values());
+            resources.addAll(owned);
+            return new JavaCppSession(session, label, residentOps, cudaGraph, resources);
         } catch (RuntimeException e) {
             Natives.closeAll(owned);
             // JavaCPP turns Ort::Exception into RuntimeException with ONNX Runtime's message.
             throw e instanceof SdxlException s ? s
                     : new SdxlException(label + ": cannot load the ONNX model " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Hands each tensor to the options as an {@code OrtValue} over its own memory (no copy): ONNX
+     * Runtime reads it in place, so the memory lives as long as the session.
+     */
+    private static void addInitializers(SessionOptions so, List<Pointer> owned, Map<String, HostTensor> initializers) {
+        MemoryInfo cpu = own(owned, MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault));
+        for (Map.Entry<String, HostTensor> e : initializers.entrySet()) {
+            HostTensor t = e.getValue();
+            long[] shape = t.shape();
+            try (LongPointer dims = new LongPointer(Math.max(shape.length, 1))) {
+                if (shape.length > 0) {
+                    dims.put(shape);
+                }
+                Pointer data = own(owned, new Pointer(t.byteBuffer()));
+                Value v = own(owned, Value.CreateTensor(cpu.asOrtMemoryInfo(), data, t.byteBuffer().remaining(), dims,
+                        shape.length, Natives.elementType(t.dataType())));
+                so.AddInitializer(e.getKey(), v.asOrtValue());
+            }
         }
     }
 

@@ -15,7 +15,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.onnxruntime.ConstTensorTypeAndShapeInfo;
 import org.bytedeco.onnxruntime.MemoryInfo;
@@ -33,8 +32,8 @@ final class JavaCppSession implements EngineSession {
 
     private final Session session;
     private final String label;
-    /** The session's options, made before it and released after it. */
-    private final List<Pointer> options;
+    /** The session's options (and any replacement initializers), made before it and released after it. */
+    private final List<AutoCloseable> options;
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
     private final MemoryInfo hostMemory;
@@ -45,7 +44,8 @@ final class JavaCppSession implements EngineSession {
     private int graphs;
     private boolean closed;
 
-    JavaCppSession(Session session, String label, OrtTensorOps resident, boolean cudaGraph, List<Pointer> options) {
+    JavaCppSession(Session session, String label, OrtTensorOps resident, boolean cudaGraph,
+                   List<? extends AutoCloseable> options) {
         this.session = session;
         this.label = label;
         this.options = new ArrayList<>(options);
@@ -126,7 +126,7 @@ final class JavaCppSession implements EngineSession {
         }
         closed = true;
         hostMemory.close();
-        List<Pointer> all = new ArrayList<>(options);
+        List<AutoCloseable> all = new ArrayList<>(options);
         all.add(session);
         Natives.closeAll(all);
     }
