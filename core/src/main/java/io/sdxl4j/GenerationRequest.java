@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -37,6 +40,8 @@ public final class GenerationRequest {
     public static final int MAX_CLIP_SKIP = 10;
     /** Largest guidance scale. */
     public static final double MAX_GUIDANCE_SCALE = 100;
+    /** Most LoRA files, and most embeddings, per request. */
+    public static final int MAX_ADAPTERS = 16;
 
     private final String prompt;
     private final NegativePrompt negativePrompt;
@@ -56,6 +61,8 @@ public final class GenerationRequest {
     private final PromptMode promptMode;
     private final Refiner refiner;
     private final boolean watermark;
+    private final List<Lora> loras;
+    private final List<Embedding> embeddings;
 
     private GenerationRequest(Builder b) {
         checkSide("width", b.width, b.mode);
@@ -79,6 +86,13 @@ public final class GenerationRequest {
         if (b.clipSkip < 0 || b.clipSkip > MAX_CLIP_SKIP) {
             throw new InvalidRequestException("clipSkip", b.clipSkip, "is outside [0, " + MAX_CLIP_SKIP + "]");
         }
+        if (b.loras.size() > MAX_ADAPTERS) {
+            throw new InvalidRequestException("loras", b.loras.size() + " files", "are more than " + MAX_ADAPTERS);
+        }
+        if (b.embeddings.size() > MAX_ADAPTERS) {
+            throw new InvalidRequestException("embeddings", b.embeddings.size() + " files", "are more than "
+                    + MAX_ADAPTERS);
+        }
         this.prompt = b.prompt;
         this.negativePrompt = b.negativePrompt;
         this.mode = b.mode;
@@ -97,6 +111,8 @@ public final class GenerationRequest {
         this.promptMode = b.promptMode;
         this.refiner = b.refiner;
         this.watermark = b.watermark;
+        this.loras = List.copyOf(b.loras);
+        this.embeddings = List.copyOf(b.embeddings);
     }
 
     // diffusers' text-to-image pipeline requires multiples of 8; img2img and inpainting only the VAE's
@@ -224,6 +240,26 @@ public final class GenerationRequest {
         return watermark;
     }
 
+    /**
+     * LoRA / LyCORIS adapters merged into the model for this request, with their scales, added to
+     * the pipeline's own ({@link PipelineOptions#loras()}); in {@link PromptMode#A1111} mode the
+     * prompt's {@code <lora:name:scale>} tags add theirs. A set of adapters is a model variant: its
+     * sessions are made on first use and kept (up to {@link PipelineOptions#maxAdapterSets()}). The
+     * refiner runs without adapters. Default: none.
+     */
+    public List<Lora> loras() {
+        return loras;
+    }
+
+    /**
+     * Textual-inversion embeddings loaded into both text encoders for this request, after the
+     * pipeline's own ({@link PipelineOptions#embeddings()}), as diffusers' {@code load_textual_inversion}
+     * does. Default: none.
+     */
+    public List<Embedding> embeddings() {
+        return embeddings;
+    }
+
     /** A builder holding this request's values. */
     public Builder toBuilder() {
         Builder b = new Builder(prompt);
@@ -244,12 +280,15 @@ public final class GenerationRequest {
         b.promptMode = promptMode;
         b.refiner = refiner;
         b.watermark = watermark;
+        b.loras = new ArrayList<>(loras);
+        b.embeddings = new ArrayList<>(embeddings);
         return b;
     }
 
     private Object[] values() {
         return new Object[] {prompt, negativePrompt, mode, width, height, steps, guidanceScale, guidanceRescale,
-            samples, seed, scheduler, timestepSpacing, sizeConditioning, clipSkip, style, promptMode, refiner, watermark};
+            samples, seed, scheduler, timestepSpacing, sizeConditioning, clipSkip, style, promptMode, refiner, watermark,
+            loras, embeddings};
     }
 
     @Override
@@ -274,7 +313,8 @@ public final class GenerationRequest {
                 + (sizeConditioning.equals(SizeConditioning.DEFAULT) ? "" : ", " + sizeConditioning)
                 + (clipSkip > 0 ? ", clipSkip=" + clipSkip : "") + (style == null ? "" : ", style=" + style.name())
                 + ", promptMode=" + promptMode + (refiner == null ? "" : ", refiner=" + refiner)
-                + (watermark ? ", watermark" : "") + "]";
+                + (watermark ? ", watermark" : "") + (loras.isEmpty() ? "" : ", loras=" + loras)
+                + (embeddings.isEmpty() ? "" : ", embeddings=" + embeddings) + "]";
     }
 
     /**
@@ -300,6 +340,8 @@ public final class GenerationRequest {
         private PromptMode promptMode = PromptMode.DIFFUSERS;
         private Refiner refiner;
         private boolean watermark;
+        private List<Lora> loras = new ArrayList<>();
+        private List<Embedding> embeddings = new ArrayList<>();
 
         private Builder(String prompt) {
             prompt(prompt);
@@ -456,6 +498,35 @@ public final class GenerationRequest {
         /** No refiner. */
         public Builder noRefiner() {
             this.refiner = null;
+            return this;
+        }
+
+        /** Adds a LoRA file with its scale (see {@link GenerationRequest#loras()}). */
+        public Builder lora(Path file, double scale) {
+            return lora(Lora.of(file, scale));
+        }
+
+        /** Adds a LoRA adapter. */
+        public Builder lora(Lora value) {
+            loras.add(Objects.requireNonNull(value, "lora"));
+            return this;
+        }
+
+        /** The LoRA adapters, replacing any added before. */
+        public Builder loras(List<Lora> values) {
+            this.loras = new ArrayList<>(values);
+            return this;
+        }
+
+        /** Adds a textual-inversion embedding (see {@link GenerationRequest#embeddings()}). */
+        public Builder embedding(Embedding value) {
+            embeddings.add(Objects.requireNonNull(value, "embedding"));
+            return this;
+        }
+
+        /** The embeddings, replacing any added before. */
+        public Builder embeddings(List<Embedding> values) {
+            this.embeddings = new ArrayList<>(values);
             return this;
         }
 

@@ -2,6 +2,7 @@
 package io.sdxl4j;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -24,6 +25,10 @@ public final class PipelineOptions {
     private final boolean memoryPattern;
     private final boolean cpuArena;
     private final Path optimizedModelCache;
+    private final Path loraDirectory;
+    private final List<Lora> loras;
+    private final List<Embedding> embeddings;
+    private final int maxAdapterSets;
 
     private PipelineOptions(Builder b) {
         this.engine = b.engine;
@@ -34,6 +39,10 @@ public final class PipelineOptions {
         this.memoryPattern = b.memoryPattern;
         this.cpuArena = b.cpuArena;
         this.optimizedModelCache = b.optimizedModelCache;
+        this.loraDirectory = b.loraDirectory;
+        this.loras = List.copyOf(b.loras);
+        this.embeddings = List.copyOf(b.embeddings);
+        this.maxAdapterSets = b.maxAdapterSets;
     }
 
     /** The names of the engines on the class path ({@code ort}; {@code javacpp} with the native module). */
@@ -99,10 +108,39 @@ public final class PipelineOptions {
         return Optional.ofNullable(optimizedModelCache);
     }
 
+    /**
+     * The folder where LoRA files named by a relative path or a bare name are looked up (A1111's
+     * {@code <lora:name:scale>} tags, the server's {@code loras} by name). Default: none (such names
+     * are refused).
+     */
+    public Optional<Path> loraDirectory() {
+        return Optional.ofNullable(loraDirectory);
+    }
+
+    /** LoRA adapters every request gets (a fine-tune the pipeline serves). Default: none. */
+    public List<Lora> loras() {
+        return loras;
+    }
+
+    /** Textual-inversion embeddings every request gets. Default: none. */
+    public List<Embedding> embeddings() {
+        return embeddings;
+    }
+
+    /**
+     * Adapter sets (model variants) kept open at once beside the plain model: switching to a set not
+     * kept costs a session start (its weights merged, its text encoders and UNet opened), and the
+     * least recently used set is closed. Default 1.
+     */
+    public int maxAdapterSets() {
+        return maxAdapterSets;
+    }
+
     public Builder toBuilder() {
         return new Builder().engine(engine).provider(provider).intraOpThreads(intraOpThreads)
                 .interOpThreads(interOpThreads).graphOptimization(graphOptimization).memoryPattern(memoryPattern)
-                .cpuArena(cpuArena).optimizedModelCache(optimizedModelCache);
+                .cpuArena(cpuArena).optimizedModelCache(optimizedModelCache).loraDirectory(loraDirectory)
+                .loras(loras).embeddings(embeddings).maxAdapterSets(maxAdapterSets);
     }
 
     @Override
@@ -110,7 +148,9 @@ public final class PipelineOptions {
         return "PipelineOptions[engine=" + engine + ", provider=" + provider + ", intraOpThreads=" + intraOpThreads
                 + ", interOpThreads=" + interOpThreads + ", graphOptimization=" + graphOptimization
                 + ", memoryPattern=" + memoryPattern + ", cpuArena=" + cpuArena + ", optimizedModelCache="
-                + optimizedModelCache + "]";
+                + optimizedModelCache + (loraDirectory == null ? "" : ", loraDirectory=" + loraDirectory)
+                + (loras.isEmpty() ? "" : ", loras=" + loras) + (embeddings.isEmpty() ? "" : ", embeddings=" + embeddings)
+                + ", maxAdapterSets=" + maxAdapterSets + "]";
     }
 
     /** Builds {@link PipelineOptions}; every setter validates its argument. */
@@ -123,6 +163,10 @@ public final class PipelineOptions {
         private boolean memoryPattern = true;
         private boolean cpuArena = true;
         private Path optimizedModelCache;
+        private Path loraDirectory;
+        private List<Lora> loras = List.of();
+        private List<Embedding> embeddings = List.of();
+        private int maxAdapterSets = 1;
 
         private Builder() {
         }
@@ -174,6 +218,33 @@ public final class PipelineOptions {
         /** The optimized-model cache folder (created when needed), or null for none. */
         public Builder optimizedModelCache(Path dir) {
             this.optimizedModelCache = dir == null ? null : dir.toAbsolutePath().normalize();
+            return this;
+        }
+
+        /** The LoRA folder (see {@link PipelineOptions#loraDirectory()}), or null for none. */
+        public Builder loraDirectory(Path dir) {
+            this.loraDirectory = dir == null ? null : dir.toAbsolutePath().normalize();
+            return this;
+        }
+
+        /** LoRA adapters every request gets. */
+        public Builder loras(List<Lora> values) {
+            this.loras = List.copyOf(values);
+            return this;
+        }
+
+        /** Embeddings every request gets. */
+        public Builder embeddings(List<Embedding> values) {
+            this.embeddings = List.copyOf(values);
+            return this;
+        }
+
+        /** Adapter sets kept open at once, at least 1. */
+        public Builder maxAdapterSets(int sets) {
+            if (sets < 1) {
+                throw new InvalidRequestException("maxAdapterSets", sets, "is below 1");
+            }
+            this.maxAdapterSets = sets;
             return this;
         }
 

@@ -4,6 +4,7 @@ package io.sdxl4j;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.Engines;
 import io.sdxl4j.model.ModelFolder;
+import io.sdxl4j.pipeline.AdapterVariants;
 import io.sdxl4j.pipeline.Generation;
 import io.sdxl4j.pipeline.LoadedModel;
 import io.sdxl4j.pipeline.Output;
@@ -41,6 +42,7 @@ public final class SdxlPipeline implements AutoCloseable {
     private final Engine engine;
     private final LoadedModel base;
     private final LoadedModel refiner;
+    private final AdapterVariants variants;
     private volatile boolean closed;
 
     private SdxlPipeline(PipelineOptions options, Engine engine, LoadedModel base, LoadedModel refiner) {
@@ -48,6 +50,7 @@ public final class SdxlPipeline implements AutoCloseable {
         this.engine = engine;
         this.base = base;
         this.refiner = refiner;
+        this.variants = new AdapterVariants(base, options);
     }
 
     /** Loads a model folder with the default options (ONNX Runtime on the CPU). */
@@ -99,6 +102,11 @@ public final class SdxlPipeline implements AutoCloseable {
             Scope.closeOnFailure(opened, e);
             throw e;
         }
+    }
+
+    /** Adapter sets opened so far (each a merge and a session start); for tests and metrics. */
+    public int adapterSetsOpened() {
+        return variants.opened();
     }
 
     /** The base model. */
@@ -155,7 +163,7 @@ public final class SdxlPipeline implements AutoCloseable {
      */
     public void check(GenerationRequest request) {
         checkOpen();
-        Generation.resolve(base, refiner, Objects.requireNonNull(request, "request"));
+        Generation.resolve(base, refiner, options, Objects.requireNonNull(request, "request"));
     }
 
     /** Generates without progress reporting. */
@@ -181,7 +189,7 @@ public final class SdxlPipeline implements AutoCloseable {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(listener, "listener");
         StepProgress progress = new StepProgress();
-        Output out = Generation.run(base, refiner, engine.ops(), request, noise, new StepObserver() {
+        Output out = Generation.run(variants, refiner, options, engine.ops(), request, noise, new StepObserver() {
             @Override
             public void begin(HostTensor latents, Runnable refresh) {
                 progress.bind(latents.floatBuffer().asReadOnlyBuffer(), latents.shape(), refresh);
@@ -224,6 +232,7 @@ public final class SdxlPipeline implements AutoCloseable {
             if (refiner != null) {
                 scope.add(refiner);
             }
+            scope.add(variants); // closed first: the variants share the base's VAE
         }
     }
 }

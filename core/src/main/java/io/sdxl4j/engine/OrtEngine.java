@@ -89,10 +89,8 @@ final class OrtEngine implements Engine {
 
     /**
      * Opens a session on {@code file}, optimizing its graph (or not: a cached graph is optimized
-     * already), and saving the optimized graph to {@code save} when given.
-     */
-    /**
-     * Replacement initializers go through {@code SessionOptions.addInitializer}; see {@link ModelSource}.
+     * already), and saving the optimized graph to {@code save} when given. Replacement initializers
+     * become external initializers of the graph in memory ({@link ReplacedWeights}).
      */
     private EngineSession create(ModelSource source, String label, boolean optimize, OptimizedModelCache.Entry save) {
         Map<String, HostTensor> initializers = source.initializers();
@@ -103,10 +101,16 @@ final class OrtEngine implements Engine {
         OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
         owned.add(0, sessionOptions);
         try {
-            for (Map.Entry<String, HostTensor> e : initializers.entrySet()) {
-                OnnxTensor t = initializer(e.getValue());
-                owned.add(t);
-                sessionOptions.addInitializer(e.getKey(), t);
+            byte[] graph = source.graph().orElse(null);
+            if (!initializers.isEmpty()) {
+                graph = ReplacedWeights.graph(source, label);
+                Map<String, OnnxTensor> external = new java.util.LinkedHashMap<>();
+                for (Map.Entry<String, HostTensor> e : initializers.entrySet()) {
+                    OnnxTensor t = initializer(e.getValue());
+                    owned.add(t);
+                    external.put(e.getKey(), t);
+                }
+                sessionOptions.addExternalInitializers(new java.util.LinkedHashMap<>(external));
             }
             configure(sessionOptions, owned, optimize);
             if (save != null) {
@@ -115,9 +119,9 @@ final class OrtEngine implements Engine {
                 sessionOptions.addConfigEntry(OptimizedModelCache.EXTERNAL_MIN_SIZE_KEY, "1024");
             }
             OrtSession session;
-            if (source.graph().isPresent()) {
+            if (graph != null) {
                 sessionOptions.addConfigEntry(ModelSource.EXTERNAL_DATA_FOLDER_KEY, source.externalDataFolder().toString());
-                session = env.createSession(source.graph().get(), sessionOptions);
+                session = env.createSession(graph, sessionOptions);
             } else {
                 session = env.createSession(source.file().toString(), sessionOptions);
             }

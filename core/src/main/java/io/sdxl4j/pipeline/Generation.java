@@ -3,6 +3,7 @@ package io.sdxl4j.pipeline;
 
 import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.pipeline.ResolvedRequest.RefinerPart;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.scheduler.Scheduler;
@@ -31,6 +32,8 @@ public final class Generation {
 
     private final LoadedModel base;
     private final LoadedModel refiner;
+    private final AdapterVariants variants;
+    private final PipelineOptions options;
     private final TensorOps ops;
     private final NoiseSource.Factory noise;
     private final StepObserver observer;
@@ -39,10 +42,12 @@ public final class Generation {
     private long textNanos;
     private long denoiseNanos;
 
-    private Generation(LoadedModel base, LoadedModel refiner, TensorOps ops, NoiseSource.Factory noise,
-                       StepObserver observer) {
-        this.base = base;
+    private Generation(AdapterVariants variants, LoadedModel refiner, PipelineOptions options, TensorOps ops,
+                       NoiseSource.Factory noise, StepObserver observer) {
+        this.base = variants.base();
         this.refiner = refiner;
+        this.variants = variants;
+        this.options = options;
         this.ops = ops;
         this.noise = noise;
         this.observer = observer;
@@ -51,37 +56,41 @@ public final class Generation {
     /**
      * Runs {@code request}.
      *
-     * @param refiner the refiner, or null when the pipeline has none
-     * @param noise   makes each model call's noise from its seed (torch's CPU generator in production)
+     * @param variants the base model and its adapter variants
+     * @param refiner  the refiner, or null when the pipeline has none
+     * @param noise    makes each model call's noise from its seed (torch's CPU generator in production)
      * @throws io.sdxl4j.InvalidRequestException     when the request does not fit the models, before any work
      * @throws io.sdxl4j.GenerationCancelledException when the observer stopped the generation
      */
-    public static Output run(LoadedModel base, LoadedModel refiner, TensorOps ops, GenerationRequest request,
-                             NoiseSource.Factory noise, StepObserver observer) {
-        return new Generation(base, refiner, ops, noise, observer).run(request);
+    public static Output run(AdapterVariants variants, LoadedModel refiner, PipelineOptions options, TensorOps ops,
+                             GenerationRequest request, NoiseSource.Factory noise, StepObserver observer) {
+        return new Generation(variants, refiner, options, ops, noise, observer).run(request);
     }
 
     /** Fits a request to the models without running it: every check {@link #run} makes before any work. */
-    public static ResolvedRequest resolve(LoadedModel base, LoadedModel refiner, GenerationRequest request) {
-        return ResolvedRequest.resolve(request, base, refiner, true);
+    public static ResolvedRequest resolve(LoadedModel base, LoadedModel refiner, PipelineOptions options,
+                                          GenerationRequest request) {
+        return ResolvedRequest.resolve(request, base, refiner, options, true);
     }
 
     private Output run(GenerationRequest request) {
         try (Scope scope = new Scope()) {
             // 1. Fit the request to the models.
-            ResolvedRequest r = ResolvedRequest.resolve(request, base, refiner, false);
+            ResolvedRequest r = ResolvedRequest.resolve(request, base, refiner, options, false);
             int total = r.evaluations();
+            // The base with the request's adapters (the plain model without any): opened when not kept.
+            LoadedModel model = variants.get(r.adapters());
 
             // 2. Encode the prompts.
             long t0 = System.nanoTime();
-            PromptConditioning text = PromptConditioning.encode(base, r);
-            int scale = base.folder().vae().scaleFactor();
-            Workspace ws = base.workspace(request.samples(), r.guidance(), r.height() / scale, r.width() / scale,
+            PromptConditioning text = PromptConditioning.encode(model, r);
+            int scale = model.folder().vae().scaleFactor();
+            Workspace ws = model.workspace(request.samples(), r.guidance(), r.height() / scale, r.width() / scale,
                     text.sequence());
             text.writeTo(ws, r.timeIds());
-            if (base.unet().hasTimestepCond()) {
+            if (model.unet().hasTimestepCond()) {
                 // Guidance-distilled UNets take the guidance scale as an embedding instead of a second batch.
-                ws.setGuidanceEmbedding(GuidanceEmbedding.of(request.guidanceScale(), base.unet().timestepCondDim()));
+                ws.setGuidanceEmbedding(GuidanceEmbedding.of(request.guidanceScale(), model.unet().timestepCondDim()));
             }
             textNanos += System.nanoTime() - t0;
 
@@ -100,14 +109,14 @@ public final class Generation {
                     startFromImage(i, r, ws, schedule, baseNoise, scope);
                     yield DenoisingLoop.StepHook.NONE;
                 }
-                case GenerationMode.Inpaint i -> InpaintInputs.prepare(i, r, base, ws, schedule, baseNoise, ops, scope);
+                case GenerationMode.Inpaint i -> InpaintInputs.prepare(i, r, model, ws, schedule, baseNoise, ops, scope);
             };
 
             // 4. Denoise the base's window.
             denoise(ws, schedule, baseNoise, hook, r, total);
 
             // 5. The refiner.
-            LoadedModel decoder = base;
+            LoadedModel decoder = model;
             if (r.refiner().isPresent()) {
                 ws = refine(ws, r, r.refiner().get(), total, scope);
                 decoder = refiner;
@@ -121,7 +130,7 @@ public final class Generation {
                 pixels.add(decoder.vae().decode(ws.latents, i, ops, request.watermark()));
             }
             long end = System.nanoTime();
-            String parameters = ParametersText.of(r, base.folder().name(),
+            String parameters = ParametersText.of(r, model.folder().name(),
                     refiner == null ? null : refiner.folder().name());
             return new Output(r, pixels, parameters, textNanos, denoiseNanos, end - decodeStart, latentsNanos,
                     end - start);

@@ -55,20 +55,37 @@ public final class LoadedModel implements AutoCloseable {
      * @param shareWith a model whose VAE sessions to reuse when the VAE files are identical, or null
      */
     public static LoadedModel open(ModelFolder folder, Engine engine, LoadedModel shareWith, PipelineOptions options) {
-        TextConditioner text = TextConditioner.open(folder, engine);
+        return open(folder, engine, shareWith, options, AdaptedWeights.of(folder, AdapterSet.NONE));
+    }
+
+    /**
+     * Opens a variant of {@code base} with an adapter set: its text encoders and UNet with the
+     * merged weights (and the embeddings' tokens), its VAE sessions shared with {@code base}.
+     *
+     * @throws io.sdxl4j.InvalidRequestException naming {@code loras} or {@code embeddings} when an
+     *                                           adapter file does not fit the model
+     */
+    public static LoadedModel openVariant(LoadedModel base, AdapterSet adapters, PipelineOptions options) {
+        return open(base.folder, base.engine, base, options, AdaptedWeights.of(base.folder, adapters));
+    }
+
+    private static LoadedModel open(ModelFolder folder, Engine engine, LoadedModel shareWith, PipelineOptions options,
+                                    AdaptedWeights adapted) {
+        TextConditioner text = null;
         UNet unet = null;
         try {
-            unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize(), options);
+            text = TextConditioner.open(folder, engine, adapted.text());
+            unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize(), options, adapted.unet());
             LoadedModel owner = shareWith != null && sameFile(folder, shareWith.folder, Component.VAE_DECODER)
                     && folder.vae().equals(shareWith.folder.vae()) ? shareWith.root() : null;
             VaeDecoder vae = owner != null ? owner.vae : VaeDecoder.open(folder, engine);
             return new LoadedModel(folder, engine, text, unet, vae, owner);
         } catch (RuntimeException e) {
-            if (unet != null) {
-                unet.close();
-            }
-            text.close();
+            Scope.closeOnFailure(unet, e);
+            Scope.closeOnFailure(text, e);
             throw e;
+        } finally {
+            adapted.closeRest();
         }
     }
 

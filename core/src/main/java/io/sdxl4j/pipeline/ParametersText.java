@@ -15,6 +15,12 @@ final class ParametersText {
     private ParametersText() {
     }
 
+    private static String stem(java.nio.file.Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
     static String of(ResolvedRequest r, String model, String refinerModel) {
         GenerationRequest q = r.request();
         List<String> extra = new ArrayList<>();
@@ -35,6 +41,14 @@ final class ParametersText {
             }
         }
         q.style().ifPresent(s -> extra.add("Style: " + s.name()));
+        if (!r.adapters().loras().isEmpty()) {
+            extra.add("Lora: " + String.join(" ", r.adapters().loras().stream().map(l -> stem(l.file()) + ":"
+                    + l.scale()).toList()));
+        }
+        if (!r.adapters().embeddings().isEmpty()) {
+            extra.add("Embeddings: " + String.join(" ", r.adapters().embeddings().stream().map(e -> stem(e.file()))
+                    .toList()));
+        }
         r.refiner().ifPresent(part -> {
             extra.add("Refiner: " + refinerModel);
             extra.add(switch (part.refiner()) {

@@ -6,11 +6,17 @@ import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.ImageInput;
 import io.sdxl4j.ImageSize;
 import io.sdxl4j.InvalidRequestException;
+import io.sdxl4j.Lora;
 import io.sdxl4j.NegativePrompt;
+import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.PromptMode;
 import io.sdxl4j.Refiner;
 import io.sdxl4j.SchedulerType;
 import io.sdxl4j.image.SdxlWatermark;
 import io.sdxl4j.model.Component;
+import io.sdxl4j.text.LoraTags;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -32,10 +38,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param timeIds        the base's time ids
  * @param base           the base's schedule window
  * @param refiner        the refiner's part, if the request has one
+ * @param adapters       the adapter set the base runs with (the pipeline's, the request's, the prompt's tags)
  */
 public record ResolvedRequest(GenerationRequest request, int width, int height, long seed, SchedulerType scheduler,
                               String prompt, NegativePrompt negativePrompt, boolean guidance, TimeIds timeIds,
-                              Schedule base, Optional<RefinerPart> refiner) {
+                              Schedule base, Optional<RefinerPart> refiner, AdapterSet adapters) {
 
     /**
      * The refiner's part of a request.
@@ -66,7 +73,7 @@ public record ResolvedRequest(GenerationRequest request, int width, int height, 
      * @throws InvalidRequestException naming the field when the request does not fit the models
      */
     static ResolvedRequest resolve(GenerationRequest request, LoadedModel base, LoadedModel refinerModel,
-                                   boolean ownSchedulers) {
+                                   PipelineOptions options, boolean ownSchedulers) {
         int scale = base.folder().vae().scaleFactor();
         ImageInput image = switch (request.mode()) {
             case GenerationMode.TextToImage t -> null;
@@ -106,6 +113,19 @@ public record ResolvedRequest(GenerationRequest request, int width, int height, 
         long seed = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong(1L << 32));
         SchedulerType type = request.scheduler().orElseGet(base::defaultScheduler);
         String prompt = request.style().map(s -> s.applyTo(request.prompt())).orElse(request.prompt());
+        List<Lora> loras = new ArrayList<>(request.loras());
+        if (request.promptMode() == PromptMode.A1111) {
+            // AUTOMATIC1111 reads <lora:name:scale> tags out of the styled prompt.
+            LoraTags.Parsed tags;
+            try {
+                tags = LoraTags.parse(prompt);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException("prompt", null, e.getMessage());
+            }
+            prompt = tags.prompt();
+            tags.tags().forEach(t -> loras.add(Lora.named(t.name(), t.scale())));
+        }
+        AdapterSet adapters = AdapterSet.resolve(options, loras, request.embeddings());
         NegativePrompt negative = request.style().map(s -> s.negativeWith(request.negativePrompt()))
                 .orElse(request.negativePrompt());
         // diffusers: guidance runs when the scale exceeds 1 and the UNet has no guidance embedding.
@@ -139,7 +159,7 @@ public record ResolvedRequest(GenerationRequest request, int width, int height, 
             refinerPart = Optional.of(new RefinerPart(r, r.seed().orElse(seed), refinerIds, refinerSchedule));
         }
         return new ResolvedRequest(request, width, height, seed, type, prompt, negative, guidance, ids, schedule,
-                refinerPart);
+                refinerPart, adapters);
     }
 
     // The refiner's own steps are the field at fault when the scheduler refuses them.

@@ -18,6 +18,7 @@ import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.HostTensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -53,6 +54,15 @@ public final class UNet implements AutoCloseable {
      */
     public static UNet open(ModelFolder folder, Engine engine, int hiddenSize, int pooledSize,
                             PipelineOptions options) {
+        return open(folder, engine, hiddenSize, pooledSize, options, Map.of());
+    }
+
+    /**
+     * Opens the UNet with replacement weights (merged adapters), which its session owns from the
+     * call on.
+     */
+    public static UNet open(ModelFolder folder, Engine engine, int hiddenSize, int pooledSize,
+                            PipelineOptions options, Map<String, HostTensor> initializers) {
         Path file = folder.onnx(Component.UNET);
         String label = Component.UNET.label();
         // diffusers runs any latent size; an export's upsamplers have fixed ×2 scales. Sized from their
@@ -61,17 +71,22 @@ public final class UNet implements AutoCloseable {
         boolean cudaGraph = options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph();
         ModelSource source = ModelSource.of(file);
         int latentMultiple = 1;
-        if (Files.isRegularFile(file)) {
-            Onnx.ModelProto graph = UnetUpsamplers.read(file, label);
-            Optional<UnetUpsamplers.Rewrite> rewrite = cudaGraph ? Optional.empty()
-                    : UnetUpsamplers.sizedFromSkips(graph);
-            if (rewrite.isPresent()) {
-                source = ModelSource.rewritten(file, rewrite.get().model().toByteArray(), UnetUpsamplers.TAG);
-            } else {
-                latentMultiple = 1 << UnetUpsamplers.upsamplers(graph);
+        try {
+            if (Files.isRegularFile(file)) {
+                Onnx.ModelProto graph = UnetUpsamplers.read(file, label);
+                Optional<UnetUpsamplers.Rewrite> rewrite = cudaGraph ? Optional.empty()
+                        : UnetUpsamplers.sizedFromSkips(graph);
+                if (rewrite.isPresent()) {
+                    source = ModelSource.rewritten(file, rewrite.get().model().toByteArray(), UnetUpsamplers.TAG);
+                } else {
+                    latentMultiple = 1 << UnetUpsamplers.upsamplers(graph);
+                }
             }
+        } catch (RuntimeException e) {
+            initializers.values().forEach(HostTensor::close); // they were the session's to own
+            throw e;
         }
-        EngineSession session = engine.open(source, label);
+        EngineSession session = engine.open(source.withInitializers(initializers), label);
         try {
             int timeIds = folder.kind() == Kind.REFINER ? 5 : 6;
             ModelSignatures.checkUnet(session, timeIds);

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.text;
 
+import io.sdxl4j.ModelInfo.Kind;
 import io.sdxl4j.PromptEmbeds;
 import io.sdxl4j.PromptMode;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
-import io.sdxl4j.ModelInfo.Kind;
+import io.sdxl4j.tensor.HostTensor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,25 +44,58 @@ public final class TextConditioner implements AutoCloseable {
      * @throws io.sdxl4j.SdxlException naming the file that is missing or does not fit
      */
     public static TextConditioner open(ModelFolder folder, Engine engine) {
+        return open(folder, engine, Adapted.NONE);
+    }
+
+    /**
+     * What adapters change in the text conditioning: tokenizers with the embeddings' tokens (and
+     * the prompt conversion that goes with them), and replacement weights per encoder (merged LoRA
+     * weights, grown token embeddings), whose ownership passes to the encoders' sessions.
+     *
+     * @param tokenizer   each encoder's tokenizer and prompt conversion, for the encoders it names
+     * @param initializers each encoder's replacement weights
+     */
+    public record Adapted(Map<Component, Tokenization> tokenizer, Map<Component, Map<String, HostTensor>> initializers) {
+        /** No adapters. */
+        public static final Adapted NONE = new Adapted(Map.of(), Map.of());
+    }
+
+    /** A tokenizer and the rewrite of prompts it reads (diffusers' {@code maybe_convert_prompt}). */
+    public record Tokenization(ClipTokenizer tokenizer, UnaryOperator<String> convert) {
+    }
+
+    /**
+     * Opens the text encoders with adapters; the replacement weights of every encoder belong to the
+     * encoders from the call on (closed here when opening fails).
+     */
+    public static TextConditioner open(ModelFolder folder, Engine engine, Adapted adapted) {
         List<TextEncoder> encoders = new ArrayList<>();
+        Map<Component, Map<String, HostTensor>> pending = new java.util.HashMap<>(adapted.initializers());
         try {
             if (folder.kind() == Kind.BASE) {
-                encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER, 1, false));
+                encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER, 1, false, adapted, pending));
             }
-            encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER_2, 2, true));
+            encoders.add(openEncoder(folder, engine, Component.TEXT_ENCODER_2, 2, true, adapted, pending));
             return new TextConditioner(List.copyOf(encoders));
         } catch (RuntimeException e) {
             encoders.forEach(TextEncoder::close);
+            pending.values().forEach(m -> m.values().forEach(HostTensor::close));
             throw e;
         }
     }
 
     private static TextEncoder openEncoder(ModelFolder folder, Engine engine, Component component, int tokenizerIndex,
-                                           boolean withProjection) {
-        ClipTokenizer tokenizer = ClipTokenizer.load(folder.tokenizer(tokenizerIndex));
-        EngineSession session = engine.open(folder.onnx(component), component.label());
+                                           boolean withProjection, Adapted adapted,
+                                           Map<Component, Map<String, HostTensor>> pending) {
+        Tokenization tokenization = adapted.tokenizer().get(component);
+        ClipTokenizer tokenizer = tokenization != null ? tokenization.tokenizer()
+                : ClipTokenizer.load(folder.tokenizer(tokenizerIndex));
+        Map<String, HostTensor> initializers = pending.remove(component);
+        EngineSession session = engine.open(folder.onnx(component), component.label(),
+                initializers == null ? Map.of() : initializers);
         try {
-            return new TextEncoder(tokenizer, session, withProjection, folder.config(component));
+            return new TextEncoder(tokenizer, tokenization == null ? UnaryOperator.identity() : tokenization.convert(),
+                    session, withProjection, folder.config(component));
         } catch (RuntimeException e) {
             session.close();
             throw e;
@@ -115,17 +151,17 @@ public final class TextConditioner implements AutoCloseable {
                 e.encode(prompt, clipSkip, hidden, offset, hiddenSize, i == encoders.size() - 1 ? pooled : null);
                 offset += e.hiddenSize();
             }
-            int tokens = encoders.get(0).tokenizer().encode(prompt).length;
+            int tokens = encoders.get(0).tokenizer().encode(encoders.get(0).convert(prompt)).length;
             if (tokens > sequenceLength && LOG.isWarnEnabled()) {
                 LOG.warn("prompt has {} tokens; CLIP takes {}, the rest is truncated", tokens - 2, sequenceLength - 2);
             }
             return new PromptEmbeds(hidden, pooled);
         }
-        List<WeightedPrompt.Segment> segments = WeightedPrompt.parse(prompt);
         List<List<PromptChunker.Chunk>> perEncoder = new ArrayList<>();
         int chunks = 1;
         for (TextEncoder e : encoders) {
-            List<PromptChunker.Chunk> c = PromptChunker.chunks(e.tokenizer(), segments);
+            // Embeddings' tokens are expanded before A1111's weights are read, as the web UI does.
+            List<PromptChunker.Chunk> c = PromptChunker.chunks(e.tokenizer(), WeightedPrompt.parse(e.convert(prompt)));
             perEncoder.add(c);
             chunks = Math.max(chunks, c.size());
         }

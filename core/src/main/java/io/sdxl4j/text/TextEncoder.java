@@ -12,6 +12,7 @@ import io.sdxl4j.tensor.HostTensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * One CLIP text encoder with its tokenizer, bound to fixed buffers: token ids in, the hidden
@@ -29,10 +30,13 @@ final class TextEncoder implements AutoCloseable {
     private final int hiddenSize;
     private final int lastHiddenState;
     private final Binding[] bindings;
+    private final UnaryOperator<String> convert;
 
-    TextEncoder(ClipTokenizer tokenizer, EngineSession session, boolean withProjection, Optional<JsonNode> config) {
+    TextEncoder(ClipTokenizer tokenizer, UnaryOperator<String> convert, EngineSession session, boolean withProjection,
+                Optional<JsonNode> config) {
         ModelSignatures.checkTextEncoder(session, withProjection);
         this.tokenizer = tokenizer;
+        this.convert = convert;
         this.session = session;
         this.lastHiddenState = ModelSignatures.lastHiddenState(session);
         int length = tokenizer.maxLength();
@@ -87,9 +91,15 @@ final class TextEncoder implements AutoCloseable {
         return tokenizer;
     }
 
+    /** {@code prompt} as this encoder's tokenizer reads it (textual-inversion tokens expanded). */
+    String convert(String prompt) {
+        return convert.apply(prompt);
+    }
+
     /** Runs the encoder on {@code text}, truncated and padded to the tokenizer's length. */
     void encode(String text, int clipSkip, float[] hiddenOut, int hiddenOffset, int hiddenStride, float[] pooledOut) {
-        encodeIds(tokenizer.encodePadded(text), null, clipSkip, hiddenOut, 0, hiddenOffset, hiddenStride, pooledOut);
+        encodeIds(tokenizer.encodePadded(convert(text)), null, clipSkip, hiddenOut, 0, hiddenOffset, hiddenStride,
+                pooledOut);
     }
 
     /**

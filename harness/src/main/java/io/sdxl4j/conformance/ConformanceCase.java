@@ -13,6 +13,7 @@ import java.util.Optional;
  * @param id        unique name
  * @param pipeline  {@code txt2img}, {@code img2img}, {@code inpaint}, {@code refiner_ensemble},
  *                  {@code refiner_after_base}
+ * @param dir       the cases folder, which the case's paths are relative to
  * @param model     the model folder, resolved against the cases folder
  * @param refiner   the refiner folder of refiner cases, resolved likewise, or null
  * @param json      the whole case, for the pipeline-specific keys
@@ -20,7 +21,7 @@ import java.util.Optional;
  * @param imageTolerance largest allowed absolute difference of the float image in [0, 1]
  * @param embedsTolerance largest allowed absolute difference of the prompt embeddings
  */
-public record ConformanceCase(String id, String pipeline, Path model, Path refiner, JsonNode json,
+public record ConformanceCase(String id, String pipeline, Path dir, Path model, Path refiner, JsonNode json,
                               Map<String, Path> files,
                               double imageTolerance, double embedsTolerance) {
 

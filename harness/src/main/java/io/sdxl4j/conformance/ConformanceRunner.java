@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.conformance;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sdxl4j.CropCoords;
+import io.sdxl4j.Embedding;
 import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
 import io.sdxl4j.ImageInput;
 import io.sdxl4j.ImageSize;
+import io.sdxl4j.Lora;
 import io.sdxl4j.NegativePrompt;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.Refiner;
@@ -57,22 +60,13 @@ public final class ConformanceRunner implements AutoCloseable {
     private static final Set<String> PIPELINES =
             Set.of("txt2img", "img2img", "inpaint", "refiner_ensemble", "refiner_after_base");
 
-    /**
-     * Why a case cannot run, if it cannot: a pipeline mode or scheduler sdxl4j does not implement, or
-     * adapters (LoRA, textual inversion) the runner cannot load yet.
-     */
+    /** Why a case cannot run, if it cannot: a pipeline mode or scheduler sdxl4j does not implement. */
     public static Optional<String> unsupported(ConformanceCase c) {
         if (!PIPELINES.contains(c.pipeline())) {
             return Optional.of("pipeline " + c.pipeline() + " not implemented");
         }
         if (SchedulerType.find(c.scheduler()).isEmpty()) {
             return Optional.of("scheduler " + c.scheduler() + " not implemented");
-        }
-        if (c.json().path("loras").isArray() && !c.json().path("loras").isEmpty()) {
-            return Optional.of("LoRA");
-        }
-        if (c.json().path("embeddings").isArray() && !c.json().path("embeddings").isEmpty()) {
-            return Optional.of("embeddings");
         }
         return Optional.empty();
     }
@@ -90,6 +84,14 @@ public final class ConformanceRunner implements AutoCloseable {
                 .scheduler(c.scheduler())
                 .clipSkip(c.json().path("clip_skip").asInt(0))
                 .sizeConditioning(sizeConditioning(c));
+        // LoRA files merged with their scales, embeddings loaded with their tokens, before the call.
+        for (JsonNode l : c.json().path("loras")) {
+            b.lora(Lora.of(c.dir().resolve(l.path("file").asText()).toAbsolutePath(), l.path("scale").asDouble(1.0)));
+        }
+        for (JsonNode e : c.json().path("embeddings")) {
+            b.embedding(Embedding.of(c.dir().resolve(e.path("file").asText()).toAbsolutePath(),
+                    e.path("token").asText()));
+        }
         Optional<ImageInput> image = c.file("input_image").map(ImageInput::read);
         Optional<ImageInput> mask = c.file("mask_image").map(ImageInput::read);
         double strength = c.number("strength").orElse(1.0);

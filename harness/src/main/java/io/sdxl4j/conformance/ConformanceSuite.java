@@ -51,7 +51,7 @@ public final class ConformanceSuite {
             }
             JsonNode tol = c.path("tolerance");
             Path refiner = c.path("refiner_model").isTextual() ? dir.resolve(c.path("refiner_model").asText()) : null;
-            cases.add(new ConformanceCase(id, c.path("pipeline").asText(), dir.resolve(c.path("model").asText()),
+            cases.add(new ConformanceCase(id, c.path("pipeline").asText(), dir, dir.resolve(c.path("model").asText()),
                     refiner, c, files, tol.path("image_max_abs").asDouble(2e-3),
                     tol.path("embeds_max_abs").asDouble(1e-4)));
         }

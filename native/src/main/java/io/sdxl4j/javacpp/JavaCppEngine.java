@@ -16,6 +16,7 @@ import io.sdxl4j.SdxlException;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.engine.ModelSource;
+import io.sdxl4j.engine.ReplacedWeights;
 import io.sdxl4j.engine.OptimizedModelCache;
 import io.sdxl4j.tensor.HostTensor;
 import io.sdxl4j.tensor.HostTensorOps;
@@ -37,6 +38,7 @@ import org.bytedeco.onnxruntime.StringStringMap;
 import org.bytedeco.onnxruntime.StringVector;
 import org.bytedeco.onnxruntime.TensorRTProviderOptions;
 import org.bytedeco.onnxruntime.Value;
+import org.bytedeco.onnxruntime.ValueVector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -200,8 +202,12 @@ public final class JavaCppEngine implements Engine {
         List<Pointer> owned = new ArrayList<>();
         try {
             SessionOptions so = own(owned, new SessionOptions());
+            byte[] graph = source.graph().orElse(null);
             if (!initializers.isEmpty()) {
-                addInitializers(so, owned, initializers);
+                // Replacements become external initializers of the graph in memory, read before any
+                // optimization (ReplacedWeights says why).
+                graph = ReplacedWeights.graph(source, label);
+                addExternalInitializers(so, owned, initializers);
             }
             configure(so, owned, optimize ? optLevel(options.graphOptimization()) : ORT_DISABLE_ALL, true, cudaGraph);
             if (save != null) {
@@ -210,8 +216,7 @@ public final class JavaCppEngine implements Engine {
                 so.AddConfigEntry(OptimizedModelCache.EXTERNAL_MIN_SIZE_KEY, "1024");
             }
             Session session;
-            if (source.graph().isPresent()) {
-                byte[] graph = source.graph().get();
+            if (graph != null) {
                 so.AddConfigEntry(ModelSource.EXTERNAL_DATA_FOLDER_KEY, source.externalDataFolder().toString());
                 try (BytePointer bytes = new BytePointer(graph)) {
                     session = new Session(env, bytes, graph.length, so);
@@ -234,11 +239,15 @@ public final class JavaCppEngine implements Engine {
     }
 
     /**
-     * Hands each tensor to the options as an {@code OrtValue} over its own memory (no copy): ONNX
-     * Runtime reads it in place, so the memory lives as long as the session.
+     * Hands each tensor to the options as the data of an external initializer, an {@code OrtValue}
+     * over its own memory (no copy): ONNX Runtime reads it in place, so the memory lives as long as
+     * the session.
      */
-    private static void addInitializers(SessionOptions so, List<Pointer> owned, Map<String, HostTensor> initializers) {
+    private static void addExternalInitializers(SessionOptions so, List<Pointer> owned,
+                                                Map<String, HostTensor> initializers) {
         MemoryInfo cpu = own(owned, MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault));
+        StringVector names = own(owned, new StringVector());
+        ValueVector values = own(owned, new ValueVector());
         for (Map.Entry<String, HostTensor> e : initializers.entrySet()) {
             HostTensor t = e.getValue();
             long[] shape = t.shape();
@@ -247,11 +256,13 @@ public final class JavaCppEngine implements Engine {
                     dims.put(shape);
                 }
                 Pointer data = own(owned, new Pointer(t.byteBuffer()));
-                Value v = own(owned, Value.CreateTensor(cpu.asOrtMemoryInfo(), data, t.byteBuffer().remaining(), dims,
-                        shape.length, Natives.elementType(t.dataType())));
-                so.AddInitializer(e.getKey(), v.asOrtValue());
+                Value v = Value.CreateTensor(cpu.asOrtMemoryInfo(), data, t.byteBuffer().remaining(), dims,
+                        shape.length, Natives.elementType(t.dataType()));
+                names.push_back(e.getKey());
+                values.push_back(v); // the vector owns the value from here on
             }
         }
+        so.AddExternalInitializers(names, values);
     }
 
     /**
