@@ -37,6 +37,14 @@ final class EngineOptions {
             description = "Keep each model's optimized graph in DIR: later starts skip ONNX Runtime's graph optimization.")
     Path modelCache;
 
+    @Option(names = "--lora-dir", paramLabel = "DIR",
+            description = "Folder of LoRA files: --lora NAME and A1111 <lora:NAME:SCALE> tags are looked up there.")
+    Path loraDir;
+
+    @Option(names = "--max-adapter-sets", paramLabel = "N", defaultValue = "1",
+            description = "Adapter sets (LoRA/embedding combinations) kept open at once (default: ${DEFAULT-VALUE}).")
+    int maxAdapterSets;
+
     PipelineOptions toOptions() {
         if (cudaGraph && provider != Provider.CUDA) {
             throw new IllegalArgumentException("--cuda-graph: needs --provider CUDA, not " + provider);
@@ -47,6 +55,6 @@ final class EngineOptions {
             case TENSORRT -> ExecutionProvider.tensorRt().withDeviceId(device);
         };
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(modelCache)
-                .build();
+                .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).build();
     }
 }

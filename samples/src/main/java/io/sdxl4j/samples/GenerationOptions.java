@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.samples;
 
+import io.sdxl4j.Embedding;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.InvalidRequestException;
+import io.sdxl4j.Lora;
 import io.sdxl4j.PromptMode;
 import io.sdxl4j.Refiner;
 import io.sdxl4j.TimestepSpacing;
@@ -57,6 +59,16 @@ final class GenerationOptions {
             description = "diffusers' clip_skip: condition on hidden_states[-(N + 2)] (A1111's \"Clip skip\" N+1)"
                     + " (default: ${DEFAULT-VALUE}).")
     int clipSkip;
+
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]",
+            description = "A LoRA/LyCORIS .safetensors file merged with its scale (default 1); repeatable. A bare name"
+                    + " is looked up in --lora-dir.")
+    java.util.List<String> loras = new java.util.ArrayList<>();
+
+    @Option(names = "--embedding", paramLabel = "FILE[:TOKEN]",
+            description = "A textual-inversion embedding (clip_l/clip_g) and the token prompts use for it, or a"
+                    + " Replicate embeddings.pti (TOKEN: its trigger word); repeatable.")
+    java.util.List<String> embeddings = new java.util.ArrayList<>();
 
     @Option(names = "--style", paramLabel = "NAME",
             description = "Style preset: cinematic, anime, photographic, digital-art, comic-book, fantasy-art, line-art,"
@@ -126,7 +138,44 @@ final class GenerationOptions {
             b.seed(seed);
         }
         refiner().ifPresent(b::refiner);
+        for (String lora : loras) {
+            b.lora(lora(lora));
+        }
+        for (String embedding : embeddings) {
+            b.embedding(embedding(embedding));
+        }
         return b;
+    }
+
+    // FILE[:SCALE]: the scale is what follows the last colon when it is a number. A path is the user's,
+    // resolved here against the working directory; a bare name (no separator, no extension) is the
+    // LoRA folder's.
+    static Lora lora(String value) {
+        int colon = value.lastIndexOf(':');
+        double scale = 1.0;
+        String file = value;
+        if (colon > 0) {
+            try {
+                scale = Double.parseDouble(value.substring(colon + 1));
+                file = value.substring(0, colon);
+            } catch (NumberFormatException e) {
+                // no scale: the colon belongs to the path
+            }
+        }
+        boolean bareName = !file.contains("/") && !file.contains("\\") && !file.contains(".");
+        return bareName ? Lora.named(file, scale) : Lora.of(Path.of(file).toAbsolutePath(), scale);
+    }
+
+    // FILE[:TOKEN]: a .pti file's token is optional (its trigger word).
+    static Embedding embedding(String value) {
+        int colon = value.lastIndexOf(':');
+        String file = colon > 0 ? value.substring(0, colon) : value;
+        String token = colon > 0 ? value.substring(colon + 1) : null;
+        Path path = Path.of(file).toAbsolutePath();
+        if (token == null || token.isEmpty()) {
+            return Embedding.pti(path);
+        }
+        return file.endsWith(".pti") ? Embedding.pti(path, token) : Embedding.of(path, token);
     }
 
     // --refiner-mode names the mode; without it, a refiner strength or steps mean the second pass. The

@@ -57,6 +57,8 @@ public final class Sdxl4jCli {
             case "refiner.steps" -> "--refiner-steps";
             case "refiner", "refinerMode" -> field.equals("refiner") ? "--refiner" : "--refiner-mode";
             case "intraOpThreads" -> "--threads";
+            case "loras" -> "--lora";
+            case "embeddings" -> "--embedding";
             default -> "--" + field.replaceAll("([a-z])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
         };
     }

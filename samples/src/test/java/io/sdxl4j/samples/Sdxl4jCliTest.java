@@ -133,9 +133,9 @@ class Sdxl4jCliTest {
             assertTrue(line.matcher(l).matches(), l);
         }
         String last = lines.get(lines.size() - 1);
-        assertEquals("21 passed, 0 failed, 4 skipped", last);
-        assertTrue(r.out().contains("SKIP lora_kohya_unet_08 (LoRA)"), r.out());
-        assertTrue(r.out().contains("SKIP ti_two_vectors (embeddings)"), r.out());
+        assertEquals("25 passed, 0 failed, 0 skipped", last);
+        assertTrue(r.out().contains("PASS lora_kohya_te_locon_10 "), r.out());
+        assertTrue(r.out().contains("PASS ti_two_vectors "), r.out());
         assertTrue(r.out().contains("PASS txt2img_euler_cfg5 "), r.out());
         assertEquals(0, r.status());
     }
@@ -144,7 +144,7 @@ class Sdxl4jCliTest {
     void conformanceRunsOnTheJavacppEngine() {
         Run r = run("conformance", "--cases", conformance().toString(), "--engine", "javacpp");
         List<String> lines = r.out().lines().toList();
-        assertEquals("21 passed, 0 failed, 4 skipped", lines.get(lines.size() - 1), r.out() + r.err());
+        assertEquals("25 passed, 0 failed, 0 skipped", lines.get(lines.size() - 1), r.out() + r.err());
         assertEquals(0, r.status());
     }
 
@@ -158,5 +158,35 @@ class Sdxl4jCliTest {
         assertEquals(2, r.status());
         assertTrue(r.err().contains("sdxl4j: --engine: nope is not on the class path; available: ")
                 && r.err().contains("javacpp"), r.err());
+    }
+
+    @Test
+    void loraFilesAndNamesFromTheCommandLineChangeTheImage(@TempDir Path dir) throws Exception {
+        Path loras = conformance().resolve("loras");
+        Run plain = run("txt2img", "-p", "a fox", "--steps", "2", "--seed", "3", "--quiet", "-o",
+                dir.resolve("plain.png").toString());
+        Run file = run("txt2img", "-p", "a fox", "--steps", "2", "--seed", "3", "--quiet", "-o",
+                dir.resolve("file.png").toString(), "--lora", loras.resolve("tiny_unet_kohya.safetensors") + ":0.8");
+        Run named = run("txt2img", "-p", "a fox", "--steps", "2", "--seed", "3", "--quiet", "-o",
+                dir.resolve("named.png").toString(), "--lora-dir", loras.toString(), "--lora", "tiny_unet_kohya:0.8");
+        assertEquals(0, plain.status() + file.status() + named.status(), file.err() + named.err());
+        byte[] a = pixels(dir.resolve("plain.png"));
+        byte[] b = pixels(dir.resolve("file.png"));
+        assertTrue(!java.util.Arrays.equals(a, b), "the LoRA changes the image");
+        assertTrue(java.util.Arrays.equals(b, pixels(dir.resolve("named.png"))), "a name in --lora-dir is the file");
+        Run missing = run("txt2img", "-p", "a fox", "--steps", "2", "--lora", "nonesuch");
+        assertEquals(2, missing.status());
+        assertTrue(missing.err().contains("sdxl4j: --lora: nonesuch"), missing.err());
+    }
+
+    private static byte[] pixels(Path png) throws java.io.IOException {
+        var image = ImageIO.read(png.toFile());
+        var raster = image.getRaster();
+        byte[] out = new byte[raster.getWidth() * raster.getHeight() * raster.getNumBands()];
+        int[] px = raster.getPixels(0, 0, raster.getWidth(), raster.getHeight(), (int[]) null);
+        for (int i = 0; i < px.length; i++) {
+            out[i] = (byte) px[i];
+        }
+        return out;
     }
 }
