@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.Future;
 
 /**
  * One model folder loaded for generation (the base, or the refiner): its text conditioning, UNet,
@@ -69,23 +70,61 @@ public final class LoadedModel implements AutoCloseable {
         return open(base.folder, base.engine, base, options, AdaptedWeights.of(base.folder, adapters));
     }
 
+    // The components' sessions open side by side (each load and graph optimization is mostly one
+    // thread's work): the text encoders, the UNet and the VAE decoder at once.
     private static LoadedModel open(ModelFolder folder, Engine engine, LoadedModel shareWith, PipelineOptions options,
                                     AdaptedWeights adapted) {
-        TextConditioner text = null;
-        UNet unet = null;
+        LoadedModel owner = shareWith != null && sameFile(folder, shareWith.folder, Component.VAE_DECODER)
+                && folder.vae().equals(shareWith.folder.vae()) ? shareWith.root() : null;
+        TextConditioner.Adapted textWeights = adapted.text();
+        Map<String, io.sdxl4j.tensor.HostTensor> unetWeights = adapted.unet();
+        adapted.closeRest();
+        try (var threads = java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofPlatform()
+                .name("sdxl4j-load-", 0).factory())) {
+            Future<TextConditioner> text = threads.submit(() -> TextConditioner.open(folder, engine, textWeights));
+            Future<UNet> unet = threads.submit(() -> UNet.open(folder, engine, 0, 0, options, unetWeights));
+            Future<VaeDecoder> vae = owner != null ? null : threads.submit(() -> VaeDecoder.open(folder, engine));
+            // Every component is waited for; on a failure the others are closed and the first failure thrown.
+            Scope opened = new Scope();
+            RuntimeException failure = null;
+            for (Future<? extends AutoCloseable> f : java.util.Arrays.asList(text, unet, vae)) {
+                if (f == null) {
+                    continue;
+                }
+                try {
+                    opened.add(join(f));
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+            try {
+                if (failure != null) {
+                    throw failure;
+                }
+                TextConditioner t = join(text);
+                UNet u = join(unet);
+                u.checkConditioning(t.hiddenSize(), t.pooledSize());
+                opened.release();
+                return new LoadedModel(folder, engine, t, u, vae == null ? owner.vae : join(vae), owner);
+            } catch (RuntimeException e) {
+                Scope.closeOnFailure(opened, e);
+                throw e;
+            }
+        }
+    }
+
+    private static <T> T join(java.util.concurrent.Future<T> f) {
         try {
-            text = TextConditioner.open(folder, engine, adapted.text());
-            unet = UNet.open(folder, engine, text.hiddenSize(), text.pooledSize(), options, adapted.unet());
-            LoadedModel owner = shareWith != null && sameFile(folder, shareWith.folder, Component.VAE_DECODER)
-                    && folder.vae().equals(shareWith.folder.vae()) ? shareWith.root() : null;
-            VaeDecoder vae = owner != null ? owner.vae : VaeDecoder.open(folder, engine);
-            return new LoadedModel(folder, engine, text, unet, vae, owner);
-        } catch (RuntimeException e) {
-            Scope.closeOnFailure(unet, e);
-            Scope.closeOnFailure(text, e);
-            throw e;
-        } finally {
-            adapted.closeRest();
+            return f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new SdxlException(e.getCause().toString(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SdxlException("interrupted while loading the model", e);
         }
     }
 

@@ -59,7 +59,8 @@ public final class UNet implements AutoCloseable {
 
     /**
      * Opens the UNet with replacement weights (merged adapters), which its session owns from the
-     * call on.
+     * call on; with {@code hiddenSize} 0 the conditioning widths are left to
+     * {@link #checkConditioning} (the text encoders may still be opening).
      */
     public static UNet open(ModelFolder folder, Engine engine, int hiddenSize, int pooledSize,
                             PipelineOptions options, Map<String, HostTensor> initializers) {
@@ -96,14 +97,27 @@ public final class UNet implements AutoCloseable {
                             + ", expected [batch, time_cond_proj_dim]");
                 }
             });
-            ModelSignatures.requireDim(session, "encoder_hidden_states", 2, hiddenSize,
-                    "the text encoders' hidden states concatenated");
-            ModelSignatures.requireDim(session, "text_embeds", 1, pooledSize, "text_encoder_2's text_embeds");
-            return new UNet(session, timeIds, latentMultiple);
+            UNet unet = new UNet(session, timeIds, latentMultiple);
+            if (hiddenSize > 0) {
+                unet.checkConditioning(hiddenSize, pooledSize);
+            }
+            return unet;
         } catch (RuntimeException e) {
             session.close();
             throw e;
         }
+    }
+
+    /**
+     * Checks the UNet against the text conditioning it will get (the widths of the text encoders'
+     * hidden states concatenated, and of text_encoder_2's pooled embedding).
+     *
+     * @throws SdxlException naming {@code unet/model.onnx} when they differ
+     */
+    public void checkConditioning(int hiddenSize, int pooledSize) {
+        ModelSignatures.requireDim(session, "encoder_hidden_states", 2, hiddenSize,
+                "the text encoders' hidden states concatenated");
+        ModelSignatures.requireDim(session, "text_embeds", 1, pooledSize, "text_encoder_2's text_embeds");
     }
 
     /**

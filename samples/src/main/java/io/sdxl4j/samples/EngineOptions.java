@@ -34,8 +34,19 @@ final class EngineOptions {
     int threads;
 
     @Option(names = "--model-cache", paramLabel = "DIR",
-            description = "Keep each model's optimized graph in DIR: later starts skip ONNX Runtime's graph optimization.")
+            description = "Keep each model's optimized graph in DIR, so that later starts skip ONNX Runtime's graph"
+                    + " optimization (default: $XDG_CACHE_HOME/sdxl4j/models, else ~/.cache/sdxl4j/models).")
     Path modelCache;
+
+    @Option(names = "--no-model-cache", description = "Optimize every graph at every start; write no cache.")
+    boolean noModelCache;
+
+    /** The user's cache folder for optimized graphs (the CLI and the server keep one; the library writes none unasked). */
+    static Path defaultModelCache() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("sdxl4j").resolve("models");
+    }
 
     @Option(names = "--lora-dir", paramLabel = "DIR",
             description = "Folder of LoRA files: --lora NAME and A1111 <lora:NAME:SCALE> tags are looked up there.")
@@ -54,7 +65,8 @@ final class EngineOptions {
             case CUDA -> ExecutionProvider.cuda().withDeviceId(device).withCudaGraph(cudaGraph);
             case TENSORRT -> ExecutionProvider.tensorRt().withDeviceId(device);
         };
-        return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(modelCache)
+        Path cache = noModelCache ? null : modelCache != null ? modelCache : defaultModelCache();
+        return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(cache)
                 .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).build();
     }
 }

@@ -54,6 +54,7 @@ abstract class GenerateCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (SdxlPipeline pipeline = generation.refiner == null ? SdxlPipeline.load(modelDir, engine.toOptions())
                 : SdxlPipeline.load(modelDir, generation.refiner, engine.toOptions())) {
+            long loaded = System.nanoTime();
             ProgressBar bar = generation.quiet ? null : new ProgressBar(err);
             GenerationResult result = pipeline.generate(request, bar == null ? p -> { } : bar);
             if (bar != null) {
@@ -70,7 +71,9 @@ abstract class GenerateCommand implements Callable<Integer> {
             }
             out.println(String.format(Locale.ROOT, "seed %d, %dx%d, %s, %d steps: %.2f s (denoising %.2f s)",
                     result.seed(), result.width(), result.height(), result.scheduler().shortName(), result.steps(),
-                    (System.nanoTime() - start) / 1e9, result.denoising().toNanos() / 1e9));
+                    result.total().toNanos() / 1e9, result.denoising().toNanos() / 1e9));
+            err.println(String.format(Locale.ROOT, "model loaded in %.2f s, images generated in %.2f s",
+                    (loaded - start) / 1e9, result.total().toNanos() / 1e9));
             return 0;
         }
     }

@@ -39,7 +39,14 @@ class Sdxl4jCliTest {
         assertTrue(r.err().contains("3/3"), "progress bar: " + r.err());
         assertTrue(r.out().startsWith(png + System.lineSeparator()), r.out());
         assertTrue(Pattern.compile("seed 5, 64x64, euler, 3 steps: [0-9.]+ s").matcher(r.out()).find(), r.out());
+        assertTrue(Pattern.compile("model loaded in [0-9.]+ s, images generated in [0-9.]+ s").matcher(r.err()).find(),
+                r.err());
         assertEquals(64, ImageIO.read(png.toFile()).getWidth());
+        Path cache = EngineOptions.defaultModelCache();
+        try (var files = Files.list(cache)) {
+            assertTrue(files.anyMatch(f -> f.getFileName().toString().endsWith(".onnx")),
+                    "the optimized graphs are kept in the user's cache folder, " + cache);
+        }
     }
 
     @Test
