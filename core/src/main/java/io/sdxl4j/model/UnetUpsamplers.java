@@ -31,6 +31,19 @@ public final class UnetUpsamplers {
     /** The rewrite's name, for caches and logs. */
     public static final String TAG = "upsample-to-skip";
 
+    /** The rewrite as a {@link GraphRewrite}. */
+    public static final GraphRewrite REWRITE = new GraphRewrite() {
+        @Override
+        public String tag() {
+            return TAG;
+        }
+
+        @Override
+        public java.util.Optional<Onnx.ModelProto> apply(Onnx.ModelProto model) {
+            return sizedFromSkips(model).map(Rewrite::model);
+        }
+    };
+
     private UnetUpsamplers() {
     }
 

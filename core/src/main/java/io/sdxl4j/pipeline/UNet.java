@@ -11,15 +11,17 @@ import io.sdxl4j.engine.TensorSpec;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.ModelInfo.Kind;
+import io.sdxl4j.model.GraphRewrite;
+import io.sdxl4j.model.ModelGraphs;
 import io.sdxl4j.model.ModelSignatures;
 import io.sdxl4j.model.UnetUpsamplers;
-import io.sdxl4j.onnx.Onnx;
 import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.HostTensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * The SDXL UNet session and what the loop must know about its inputs: the {@code timestep}
@@ -70,18 +72,16 @@ public final class UNet implements AutoCloseable {
         // skip connections they run any size too — except under CUDA graphs, which need every node on
         // the device (the rewrite's shape nodes are not): there sizes must be multiples of the factor.
         boolean cudaGraph = options.provider() instanceof ExecutionProvider.Cuda c && c.cudaGraph();
-        ModelSource source = ModelSource.of(file);
+        ModelSource source;
         int latentMultiple = 1;
         try {
-            if (Files.isRegularFile(file)) {
-                Onnx.ModelProto graph = UnetUpsamplers.read(file, label);
-                Optional<UnetUpsamplers.Rewrite> rewrite = cudaGraph ? Optional.empty()
-                        : UnetUpsamplers.sizedFromSkips(graph);
-                if (rewrite.isPresent()) {
-                    source = ModelSource.rewritten(file, rewrite.get().model().toByteArray(), UnetUpsamplers.TAG);
-                } else {
-                    latentMultiple = 1 << UnetUpsamplers.upsamplers(graph);
-                }
+            List<GraphRewrite> rewrites = new ArrayList<>();
+            if (!cudaGraph) {
+                rewrites.add(UnetUpsamplers.REWRITE);
+            }
+            source = ModelGraphs.source(file, label, rewrites);
+            if (!source.tag().contains(UnetUpsamplers.TAG) && Files.isRegularFile(file)) {
+                latentMultiple = 1 << UnetUpsamplers.upsamplers(UnetUpsamplers.read(file, label));
             }
         } catch (RuntimeException e) {
             initializers.values().forEach(HostTensor::close); // they were the session's to own
