@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.engine;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -106,7 +105,7 @@ final class OrtEngine implements Engine {
                 graph = ReplacedWeights.graph(source, label);
                 Map<String, OnnxTensor> external = new java.util.LinkedHashMap<>();
                 for (Map.Entry<String, HostTensor> e : initializers.entrySet()) {
-                    OnnxTensor t = initializer(e.getValue());
+                    OnnxTensor t = OrtEngineSession.wrap(env, e.getValue());
                     owned.add(t);
                     external.put(e.getKey(), t);
                 }
@@ -130,16 +129,6 @@ final class OrtEngine implements Engine {
             closeAll(owned);
             throw new SdxlException(label + ": cannot load the ONNX model " + source + ": " + e.getMessage(), e);
         }
-    }
-
-    private OnnxTensor initializer(HostTensor t) throws OrtException {
-        long[] shape = t.shape();
-        return switch (t.dataType()) {
-            case FLOAT32 -> OnnxTensor.createTensor(env, t.floatBuffer(), shape);
-            case FLOAT16 -> OnnxTensor.createTensor(env, t.halfBuffer(), shape, OnnxJavaType.FLOAT16);
-            case INT64 -> OnnxTensor.createTensor(env, t.longBuffer(), shape);
-            case INT32 -> OnnxTensor.createTensor(env, t.intBuffer(), shape);
-        };
     }
 
     private void configure(OrtSession.SessionOptions so, List<AutoCloseable> owned, boolean optimize)

@@ -85,13 +85,7 @@ final class OrtEngineSession implements EngineSession {
 
     private OnnxTensor wrap(HostTensor t) {
         try {
-            long[] shape = t.shape();
-            return switch (t.dataType()) {
-                case FLOAT32 -> OnnxTensor.createTensor(env, t.floatBuffer(), shape);
-                case FLOAT16 -> OnnxTensor.createTensor(env, t.halfBuffer(), shape, OnnxJavaType.FLOAT16);
-                case INT64 -> OnnxTensor.createTensor(env, t.longBuffer(), shape);
-                case INT32 -> OnnxTensor.createTensor(env, t.intBuffer(), shape);
-            };
+            return wrap(env, t);
         } catch (OrtException e) {
             throw new SdxlException(label + ": cannot create a tensor " + t + ": " + e.getMessage(), e);
         }
@@ -138,5 +132,16 @@ final class OrtEngineSession implements EngineSession {
         all.addAll(owned);
         all.add(session);
         OrtEngine.closeAll(all);
+    }
+
+    /** An ONNX Runtime tensor over a host tensor's memory (no copy): it is valid while {@code t} is open. */
+    static OnnxTensor wrap(OrtEnvironment env, HostTensor t) throws OrtException {
+        long[] shape = t.shape();
+        return switch (t.dataType()) {
+            case FLOAT32 -> OnnxTensor.createTensor(env, t.floatBuffer(), shape);
+            case FLOAT16 -> OnnxTensor.createTensor(env, t.halfBuffer(), shape, OnnxJavaType.FLOAT16);
+            case INT64 -> OnnxTensor.createTensor(env, t.longBuffer(), shape);
+            case INT32 -> OnnxTensor.createTensor(env, t.intBuffer(), shape);
+        };
     }
 }
