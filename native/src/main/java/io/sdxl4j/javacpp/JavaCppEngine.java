@@ -201,7 +201,7 @@ public final class JavaCppEngine implements Engine {
                     session = new Session(env, path, so);
                 }
             }
-            return new JavaCppSession(session, label, residentOps, cudaGraph, owned);
+            return new JavaCppSession(session, label, residentOps, cudaGraph, options.arenaShrinkage(), owned);
         } catch (RuntimeException e) {
             Natives.closeAll(owned);
             // JavaCPP turns Ort::Exception into RuntimeException with ONNX Runtime's message.
