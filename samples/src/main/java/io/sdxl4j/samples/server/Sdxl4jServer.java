@@ -231,6 +231,11 @@ public final class Sdxl4jServer implements AutoCloseable {
         return options.toBuilder().arenaShrinkage(true).build();
     }
 
+    /** A memory size as {@code --max-memory} takes it ({@code 8g}, {@code 512MiB}, bytes). */
+    public static long parseSize(String text) {
+        return MemoryBudget.parse(text);
+    }
+
     /**
      * Starts serving at once ({@code /healthz} answers while the models load) and loads the
      * pipeline on another thread; {@code /readyz} turns 200 when it is loaded.
