@@ -3,7 +3,6 @@ package io.sdxl4j.samples.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.javalin.http.UploadedFile;
 import io.sdxl4j.GeneratedImage;
 import io.sdxl4j.GenerationMode;
 import io.sdxl4j.GenerationRequest;
@@ -107,21 +106,39 @@ final class OpenAiApi implements ClientApi {
             throw new ApiError(400, "body", "expected multipart/form-data with image, mask and prompt");
         }
         ObjectNode form = Json.object();
-        List<UploadedFile> images = new ArrayList<>();
-        UploadedFile maskFile;
+        List<byte[]> images = new ArrayList<>();
+        byte[] maskBytes = null;
         try {
-            for (var e : ex.ctx.formParamMap().entrySet()) {
-                if (e.getValue().size() > 1) {
-                    throw ApiError.bad(e.getKey(), "given twice");
+            // Jetty's own multipart parser, within the body limit; parts with or without a file name.
+            ex.ctx.req().setAttribute("org.eclipse.jetty.multipartConfig", new jakarta.servlet.MultipartConfigElement(
+                    System.getProperty("java.io.tmpdir"), max, max, (int) Math.min(Integer.MAX_VALUE, max)));
+            for (jakarta.servlet.http.Part part : ex.ctx.req().getParts()) {
+                byte[] bytes;
+                try (InputStream in = part.getInputStream()) {
+                    bytes = in.readAllBytes();
+                } finally {
+                    part.delete();
                 }
-                form.put(e.getKey(), e.getValue().get(0));
+                switch (part.getName()) {
+                    case "image", "image[]" -> images.add(bytes);
+                    case "mask" -> {
+                        if (maskBytes != null) {
+                            throw ApiError.bad("mask", "given twice");
+                        }
+                        maskBytes = bytes;
+                    }
+                    default -> {
+                        if (form.has(part.getName())) {
+                            throw ApiError.bad(part.getName(), "given twice");
+                        }
+                        form.put(part.getName(), new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                }
             }
-            images.addAll(ex.ctx.uploadedFiles("image"));
-            images.addAll(ex.ctx.uploadedFiles("image[]"));
-            maskFile = ex.ctx.uploadedFile("mask");
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | jakarta.servlet.ServletException e) {
             ex.ctx.header("Connection", "close");
-            throw new ApiError(413, "body", "a part is larger than the limit of " + max + " bytes (--max-body)");
+            throw new ApiError(413, "body", "the form is malformed or a part is larger than the limit of " + max
+                    + " bytes (--max-body)");
         }
         // Numbers come as form text: typed as the JSON API types them.
         for (String key : List.of("n", "output_compression")) {
@@ -145,7 +162,7 @@ final class OpenAiApi implements ClientApi {
             throw f.error("image[]", images.size() + " images given; this model edits one");
         }
         ImageInput image = upload(f, "image", images.get(0));
-        ImageInput mask = maskFile == null ? image : upload(f, "mask", maskFile);
+        ImageInput mask = maskBytes == null ? image : upload(f, "mask", maskBytes);
         Options options = options(f);
         GenerationRequest request;
         try {
@@ -167,13 +184,7 @@ final class OpenAiApi implements ClientApi {
         answer(ex, f, request, Masks.convert(Masks::fromTransparency), options);
     }
 
-    private static ImageInput upload(Fields f, String field, UploadedFile file) {
-        byte[] bytes;
-        try (InputStream in = file.content()) {
-            bytes = in.readAllBytes();
-        } catch (IOException e) {
-            throw f.error(field, "could not be read");
-        }
+    private static ImageInput upload(Fields f, String field, byte[] bytes) {
         try {
             return ImageInput.ofBytes(bytes);
         } catch (InvalidRequestException e) {
