@@ -261,7 +261,7 @@ final class RequestParser {
         try {
             return ImageInput.ofBase64(value);
         } catch (InvalidRequestException e) {
-            throw new BadRequest(used.get(key), e.reason());
+            throw new BadRequest(used.get(key), e.value().map(v -> v + " ").orElse("") + e.reason());
         }
     }
 
