@@ -24,6 +24,7 @@ public final class PipelineOptions {
     private final GraphOptimization graphOptimization;
     private final boolean memoryPattern;
     private final boolean cpuArena;
+    private final boolean arenaShrinkage;
     private final Path optimizedModelCache;
     private final Path loraDirectory;
     private final List<Lora> loras;
@@ -38,6 +39,7 @@ public final class PipelineOptions {
         this.graphOptimization = b.graphOptimization;
         this.memoryPattern = b.memoryPattern;
         this.cpuArena = b.cpuArena;
+        this.arenaShrinkage = b.arenaShrinkage;
         this.optimizedModelCache = b.optimizedModelCache;
         this.loraDirectory = b.loraDirectory;
         this.loras = List.copyOf(b.loras);
@@ -98,6 +100,22 @@ public final class PipelineOptions {
     }
 
     /**
+     * ONNX Runtime's run option {@code memory.enable_memory_arena_shrinkage} ({@code cpu:0}) on every
+     * model run: at the end of each run the CPU arena hands the memory the run took beyond its
+     * initial chunk back to the system, so that the working memory of one large request (attention
+     * score matrices of gigabytes) does not stay resident for the life of the process, as it does
+     * with the arena's default of never shrinking. It costs each run the re-allocation of its
+     * intermediate buffers (measured on the built-in tiny model: within the run-to-run noise at
+     * 64², about a third more time per run at 128², {@code bench/RESULTS.md}). Only meaningful with
+     * {@link #cpuArena()}; the ONNX Runtime Java classes of the JavaCPP preset (the class path of
+     * {@code sdxl4j-native}) cannot set run options, so there engine {@code ort} refuses it at load
+     * and engine {@code javacpp} applies it. Default false.
+     */
+    public boolean arenaShrinkage() {
+        return arenaShrinkage;
+    }
+
+    /**
      * A folder where each model's graph is kept after ONNX Runtime has optimized it, so that the next
      * process opens the optimized graph instead of optimizing again: faster start-up. The cache is
      * keyed by the model file (path, size, modification time), the ONNX Runtime version, the
@@ -139,16 +157,17 @@ public final class PipelineOptions {
     public Builder toBuilder() {
         return new Builder().engine(engine).provider(provider).intraOpThreads(intraOpThreads)
                 .interOpThreads(interOpThreads).graphOptimization(graphOptimization).memoryPattern(memoryPattern)
-                .cpuArena(cpuArena).optimizedModelCache(optimizedModelCache).loraDirectory(loraDirectory)
-                .loras(loras).embeddings(embeddings).maxAdapterSets(maxAdapterSets);
+                .cpuArena(cpuArena).arenaShrinkage(arenaShrinkage).optimizedModelCache(optimizedModelCache)
+                .loraDirectory(loraDirectory).loras(loras).embeddings(embeddings).maxAdapterSets(maxAdapterSets);
     }
 
     @Override
     public String toString() {
         return "PipelineOptions[engine=" + engine + ", provider=" + provider + ", intraOpThreads=" + intraOpThreads
                 + ", interOpThreads=" + interOpThreads + ", graphOptimization=" + graphOptimization
-                + ", memoryPattern=" + memoryPattern + ", cpuArena=" + cpuArena + ", optimizedModelCache="
-                + optimizedModelCache + (loraDirectory == null ? "" : ", loraDirectory=" + loraDirectory)
+                + ", memoryPattern=" + memoryPattern + ", cpuArena=" + cpuArena + ", arenaShrinkage=" + arenaShrinkage
+                + ", optimizedModelCache=" + optimizedModelCache
+                + (loraDirectory == null ? "" : ", loraDirectory=" + loraDirectory)
                 + (loras.isEmpty() ? "" : ", loras=" + loras) + (embeddings.isEmpty() ? "" : ", embeddings=" + embeddings)
                 + ", maxAdapterSets=" + maxAdapterSets + "]";
     }
@@ -162,6 +181,7 @@ public final class PipelineOptions {
         private GraphOptimization graphOptimization = GraphOptimization.ALL;
         private boolean memoryPattern = true;
         private boolean cpuArena = true;
+        private boolean arenaShrinkage;
         private Path optimizedModelCache;
         private Path loraDirectory;
         private List<Lora> loras = List.of();
@@ -212,6 +232,12 @@ public final class PipelineOptions {
 
         public Builder cpuArena(boolean enabled) {
             this.cpuArena = enabled;
+            return this;
+        }
+
+        /** See {@link PipelineOptions#arenaShrinkage()}. */
+        public Builder arenaShrinkage(boolean enabled) {
+            this.arenaShrinkage = enabled;
             return this;
         }
 

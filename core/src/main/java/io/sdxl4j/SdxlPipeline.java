@@ -166,6 +166,25 @@ public final class SdxlPipeline implements AutoCloseable {
         Generation.resolve(base, refiner, options, Objects.requireNonNull(request, "request"));
     }
 
+    /**
+     * An estimate, in bytes, of the working memory {@code request} needs at its peak beyond the
+     * loaded models, from the models' shapes: the UNet's attention score matrices at every level
+     * and its activations for the request's batch (doubled by classifier-free guidance), the VAE's
+     * mid-block attention over every latent position and its activations per image, the decoded
+     * input images and the output pixels. Meant as an upper bound of the right order (the
+     * allocator's rounding included), for admission control: a server compares it with its memory
+     * budget before running a request. Like {@link #check}, it fits the request to the models
+     * first, runs nothing and does not wait for a generation in progress.
+     *
+     * @throws InvalidRequestException naming the field that does not fit, as {@link #check} does
+     */
+    public long estimatePeakMemory(GenerationRequest request) {
+        checkOpen();
+        var resolved = Generation.resolve(base, refiner, options, Objects.requireNonNull(request, "request"));
+        return io.sdxl4j.pipeline.MemoryEstimate.peakBytes(base, resolved.refiner().isPresent() ? refiner : null,
+                resolved);
+    }
+
     /** Generates without progress reporting. */
     public GenerationResult generate(GenerationRequest request) {
         return generate(request, ProgressListener.NONE);

@@ -31,7 +31,8 @@ public final class ServerSoak {
         int total = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         Path model = BuiltInModel.extract();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        try (Sdxl4jServer server = Sdxl4jServer.start(() -> SdxlPipeline.load(model),
+        try (Sdxl4jServer server = Sdxl4jServer.start(() -> SdxlPipeline.load(model, Sdxl4jServer.servingOptions(
+                io.sdxl4j.PipelineOptions.builder().engine("javacpp").build())),
                 Sdxl4jServer.Config.defaults().withPort(0))) {
             server.awaitReady(Duration.ofMinutes(2));
             URI uri = URI.create("http://127.0.0.1:" + server.port() + "/v1/generate");

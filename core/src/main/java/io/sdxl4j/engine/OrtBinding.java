@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Inputs and outputs of one ONNX Runtime session as OnnxTensors over caller-owned direct buffers:
@@ -24,11 +25,14 @@ final class OrtBinding implements Binding {
     private final List<Runnable> before = new ArrayList<>();
     private final List<Runnable> after = new ArrayList<>();
     private final List<AutoCloseable> owned = new ArrayList<>();
+    /** The run options, when the pipeline sets any (arena shrinkage); null runs with ONNX Runtime's defaults. */
+    private final OrtSession.RunOptions runOptions;
     private boolean closed;
 
-    OrtBinding(OrtSession session, String label) {
+    OrtBinding(OrtSession session, String label, boolean arenaShrinkage) {
         this.session = session;
         this.label = label;
+        this.runOptions = arenaShrinkage ? own(OrtEngine.shrinkingRunOptions(label)) : null;
     }
 
     <T extends AutoCloseable> T own(T resource) {
@@ -60,7 +64,8 @@ final class OrtBinding implements Binding {
         for (int i = 0; i < before.size(); i++) {
             before.get(i).run();
         }
-        try (OrtSession.Result ignored = session.run(inputs, outputs)) {
+        try (OrtSession.Result ignored = runOptions == null ? session.run(inputs, outputs)
+                : session.run(inputs, Set.of(), outputs, runOptions)) {
             // Outputs are pinned: ONNX Runtime has written them into the bound tensors.
         } catch (OrtException e) {
             throw new SdxlException(label + ": inference failed: " + e.getMessage(), e);

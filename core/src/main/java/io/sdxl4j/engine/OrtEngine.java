@@ -47,6 +47,33 @@ final class OrtEngine implements Engine {
         // The environment is a singleton per process in ONNX Runtime Java; the first caller sets its log level.
         this.env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "sdxl4j");
         requireProvider(options.provider());
+        if (options.arenaShrinkage()) {
+            shrinkingRunOptions("arenaShrinkage").close(); // refused now, at load, where it cannot be set
+        }
+    }
+
+    /**
+     * Run options with ONNX Runtime's {@code memory.enable_memory_arena_shrinkage} for the CPU arena.
+     *
+     * @throws SdxlException naming {@code arenaShrinkage} where the ai.onnxruntime classes cannot make
+     *                       run options (the JavaCPP preset's copy has no native code for them)
+     */
+    static OrtSession.RunOptions shrinkingRunOptions(String label) {
+        try {
+            OrtSession.RunOptions options = new OrtSession.RunOptions();
+            try {
+                options.addRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+                return options;
+            } catch (OrtException | RuntimeException e) {
+                options.close();
+                throw e;
+            }
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            throw new SdxlException(label + ": arenaShrinkage needs ONNX Runtime Java's run options, which the"
+                    + " ai.onnxruntime classes on the class path cannot make (the JavaCPP preset's copy, with"
+                    + " sdxl4j-native, has no native code for them): use engine 'javacpp', or leave arenaShrinkage"
+                    + " off (" + e + ")", e);
+        }
     }
 
     @Override
@@ -124,7 +151,7 @@ final class OrtEngine implements Engine {
             } else {
                 session = env.createSession(source.file().toString(), sessionOptions);
             }
-            return new OrtEngineSession(env, session, label, owned);
+            return new OrtEngineSession(env, session, label, owned, options.arenaShrinkage());
         } catch (OrtException | RuntimeException e) {
             closeAll(owned);
             throw new SdxlException(label + ": cannot load the ONNX model " + source + ": " + e.getMessage(), e);

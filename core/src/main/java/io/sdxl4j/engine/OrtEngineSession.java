@@ -28,11 +28,13 @@ final class OrtEngineSession implements EngineSession {
     private final List<AutoCloseable> owned;
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
+    private final boolean arenaShrinkage;
     private boolean closed;
 
-    OrtEngineSession(OrtEnvironment env, OrtSession session, String label, List<AutoCloseable> owned)
-            throws OrtException {
+    OrtEngineSession(OrtEnvironment env, OrtSession session, String label, List<AutoCloseable> owned,
+                     boolean arenaShrinkage) throws OrtException {
         this.env = env;
+        this.arenaShrinkage = arenaShrinkage;
         this.session = session;
         this.label = label;
         this.owned = new ArrayList<>(owned);
@@ -58,7 +60,7 @@ final class OrtEngineSession implements EngineSession {
     @Override
     public Binding bind(Map<String, ? extends Tensor> in, Map<String, ? extends Tensor> out) {
         checkOpen();
-        OrtBinding binding = new OrtBinding(session, label);
+        OrtBinding binding = new OrtBinding(session, label, arenaShrinkage);
         return Bindings.bindAll(this, in, out, binding, (spec, tensor, input) -> {
             OnnxTensor t = adapt(spec, Bindings.host(label, spec.name(), tensor), binding, input);
             if (input) {

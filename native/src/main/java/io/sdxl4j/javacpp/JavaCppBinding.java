@@ -46,8 +46,11 @@ final class JavaCppBinding implements Binding {
     /**
      * @param graphId the CUDA graph this binding captures and replays (ONNX Runtime's run option
      *                {@code gpu_graph_id}), or -1 when the session captures none
+     * @param arenaShrinkage whether every run shrinks the CPU arena (ONNX Runtime's run option
+     *                {@code memory.enable_memory_arena_shrinkage}, {@code PipelineOptions.arenaShrinkage()})
      */
-    JavaCppBinding(Session session, String label, MemoryInfo hostMemory, OrtTensorOps resident, int graphId) {
+    JavaCppBinding(Session session, String label, MemoryInfo hostMemory, OrtTensorOps resident, int graphId,
+                   boolean arenaShrinkage) {
         this.session = session;
         this.label = label;
         this.hostMemory = hostMemory;
@@ -56,6 +59,9 @@ final class JavaCppBinding implements Binding {
         this.runOptions = own(new RunOptions());
         if (graphId >= 0) {
             runOptions.AddConfigEntry("gpu_graph_id", Integer.toString(graphId));
+        }
+        if (arenaShrinkage) {
+            runOptions.AddConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
         }
     }
 

@@ -229,7 +229,7 @@ public final class JavaCppEngine implements Engine {
             // The session closes first, then the values over the tensors, then the tensors and options.
             List<AutoCloseable> resources = new ArrayList<>(initializers.values());
             resources.addAll(owned);
-            return new JavaCppSession(session, label, residentOps, cudaGraph, resources);
+            return new JavaCppSession(session, label, residentOps, cudaGraph, options.arenaShrinkage(), resources);
         } catch (RuntimeException e) {
             Natives.closeAll(owned);
             // JavaCPP turns Ort::Exception into RuntimeException with ONNX Runtime's message.

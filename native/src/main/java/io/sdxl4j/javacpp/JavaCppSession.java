@@ -41,12 +41,15 @@ final class JavaCppSession implements EngineSession {
     private final OrtTensorOps resident;
     /** Whether the session captures CUDA graphs; each binding then replays a graph of its own. */
     private final boolean cudaGraph;
+    /** Whether every run shrinks the CPU arena ({@code PipelineOptions.arenaShrinkage()}). */
+    private final boolean arenaShrinkage;
     private int graphs;
     private boolean closed;
 
-    JavaCppSession(Session session, String label, OrtTensorOps resident, boolean cudaGraph,
+    JavaCppSession(Session session, String label, OrtTensorOps resident, boolean cudaGraph, boolean arenaShrinkage,
                    List<? extends AutoCloseable> options) {
         this.session = session;
+        this.arenaShrinkage = arenaShrinkage;
         this.label = label;
         this.options = new ArrayList<>(options);
         this.resident = resident;
@@ -77,7 +80,7 @@ final class JavaCppSession implements EngineSession {
         // A CUDA graph records the addresses of one binding: each binding (generation shape) gets
         // its own graph id, so that a new shape captures a new graph instead of replaying another's.
         JavaCppBinding binding = new JavaCppBinding(session, label, hostMemory, resident,
-                cudaGraph ? ++graphs : -1);
+                cudaGraph ? ++graphs : -1, arenaShrinkage);
         return Bindings.bindAll(this, in, out, binding, binding::bind);
     }
 

@@ -1,98 +1,87 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.samples.server;
 
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.function.IntSupplier;
+import java.util.function.DoubleSupplier;
 
-/** The server's counters, rendered in Prometheus' text exposition format (version 0.0.4). */
+/**
+ * The server's metrics on the Prometheus Java client, in a registry of the server's own (not the
+ * process-wide default): requests by API and outcome, generation time, steps, the queue, the
+ * memory budget and the last admitted estimate, with the client's JVM and process metrics.
+ */
 final class Metrics {
 
     /** How a request ended. */
-    enum Outcome { SUCCESS, BAD_REQUEST, TOO_LARGE, QUEUE_FULL, TIMEOUT, CANCELLED, UNAVAILABLE, ERROR }
+    enum Outcome { SUCCESS, BAD_REQUEST, UNAUTHORIZED, TOO_LARGE, QUEUE_FULL, TIMEOUT, CANCELLED, UNAVAILABLE, ERROR }
 
-    /** Upper bounds of the generation-time histogram, seconds. */
-    private static final double[] BUCKETS = {0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300};
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter requests;
+    private final Histogram generationSeconds;
+    private final Counter steps;
+    private final Gauge stepsPerSecond;
+    private final Gauge lastEstimate;
+    private final PrometheusTextFormatWriter text = PrometheusTextFormatWriter.create();
 
-    private final Map<Outcome, LongAdder> requests = new ConcurrentHashMap<>();
-    private final LongAdder[] bucketCounts = new LongAdder[BUCKETS.length];
-    private final LongAdder generations = new LongAdder();
-    private final LongAdder steps = new LongAdder();
-    private final AtomicLong generationNanos = new AtomicLong();
-    private final AtomicLong lastStepsPerSecondBits = new AtomicLong(Double.doubleToLongBits(0));
-    private final IntSupplier queueDepth;
-    private final IntSupplier inFlight;
-
-    Metrics(IntSupplier queueDepth, IntSupplier inFlight) {
-        this.queueDepth = queueDepth;
-        this.inFlight = inFlight;
-        for (Outcome o : Outcome.values()) {
-            requests.put(o, new LongAdder());
-        }
-        for (int i = 0; i < BUCKETS.length; i++) {
-            bucketCounts[i] = new LongAdder();
-        }
+    Metrics(DoubleSupplier queueDepth, DoubleSupplier inFlight, DoubleSupplier memoryBudget) {
+        requests = Counter.builder().name("sdxl4j_requests_total").help("Generation requests by API and outcome.")
+                .labelNames("api", "outcome").register(registry);
+        generationSeconds = Histogram.builder().name("sdxl4j_generation_seconds")
+                .help("Wall time of finished generations.").unit(null)
+                .classicUpperBounds(0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300).classicOnly().register(registry);
+        steps = Counter.builder().name("sdxl4j_steps_total").help("Denoising steps run.").register(registry);
+        stepsPerSecond = Gauge.builder().name("sdxl4j_steps_per_second")
+                .help("Denoising steps per second of the last finished generation.").register(registry);
+        lastEstimate = Gauge.builder().name("sdxl4j_admitted_memory_estimate_bytes")
+                .help("The estimated peak working memory of the last admitted request.").register(registry);
+        GaugeWithCallback.builder().name("sdxl4j_queue_depth").help("Requests waiting for the pipeline.")
+                .callback(cb -> cb.call(queueDepth.getAsDouble())).register(registry);
+        GaugeWithCallback.builder().name("sdxl4j_in_flight").help("Generations running now.")
+                .callback(cb -> cb.call(inFlight.getAsDouble())).register(registry);
+        GaugeWithCallback.builder().name("sdxl4j_memory_budget_bytes")
+                .help("The working-memory budget a request's estimate is checked against.")
+                .callback(cb -> cb.call(memoryBudget.getAsDouble())).register(registry);
+        JvmMetrics.builder().register(registry);
     }
 
-    void request(Outcome outcome) {
-        requests.get(outcome).increment();
+    void request(String api, Outcome outcome) {
+        requests.labelValues(api, outcome.name().toLowerCase(Locale.ROOT)).inc();
     }
 
     /** A finished generation: its wall time and the denoising steps it ran. */
     void generation(long nanos, int stepCount) {
         double seconds = nanos / 1e9;
-        for (int i = 0; i < BUCKETS.length; i++) {
-            if (seconds <= BUCKETS[i]) {
-                bucketCounts[i].increment();
-            }
-        }
-        generations.increment();
-        steps.add(stepCount);
-        generationNanos.addAndGet(nanos);
+        generationSeconds.observe(seconds);
+        steps.inc(stepCount);
         if (nanos > 0) {
-            lastStepsPerSecondBits.set(Double.doubleToLongBits(stepCount / seconds));
+            stepsPerSecond.set(stepCount / seconds);
         }
     }
 
-    String render() {
-        StringBuilder b = new StringBuilder();
-        b.append("# HELP sdxl4j_requests_total Generation requests by outcome.\n");
-        b.append("# TYPE sdxl4j_requests_total counter\n");
-        for (Outcome o : Outcome.values()) {
-            b.append("sdxl4j_requests_total{outcome=\"").append(o.name().toLowerCase(Locale.ROOT)).append("\"} ")
-                    .append(requests.get(o).sum()).append('\n');
-        }
-        b.append("# HELP sdxl4j_generation_seconds Wall time of finished generations.\n");
-        b.append("# TYPE sdxl4j_generation_seconds histogram\n");
-        for (int i = 0; i < BUCKETS.length; i++) {
-            b.append("sdxl4j_generation_seconds_bucket{le=\"").append(number(BUCKETS[i])).append("\"} ")
-                    .append(bucketCounts[i].sum()).append('\n');
-        }
-        long count = generations.sum();
-        b.append("sdxl4j_generation_seconds_bucket{le=\"+Inf\"} ").append(count).append('\n');
-        b.append("sdxl4j_generation_seconds_sum ").append(number(generationNanos.get() / 1e9)).append('\n');
-        b.append("sdxl4j_generation_seconds_count ").append(count).append('\n');
-        b.append("# HELP sdxl4j_queue_depth Requests waiting for the pipeline.\n");
-        b.append("# TYPE sdxl4j_queue_depth gauge\n");
-        b.append("sdxl4j_queue_depth ").append(queueDepth.getAsInt()).append('\n');
-        b.append("# HELP sdxl4j_in_flight Generations running now.\n");
-        b.append("# TYPE sdxl4j_in_flight gauge\n");
-        b.append("sdxl4j_in_flight ").append(inFlight.getAsInt()).append('\n');
-        b.append("# HELP sdxl4j_steps_total Denoising steps run.\n");
-        b.append("# TYPE sdxl4j_steps_total counter\n");
-        b.append("sdxl4j_steps_total ").append(steps.sum()).append('\n');
-        b.append("# HELP sdxl4j_steps_per_second Denoising steps per second of the last finished generation.\n");
-        b.append("# TYPE sdxl4j_steps_per_second gauge\n");
-        b.append("sdxl4j_steps_per_second ").append(number(Double.longBitsToDouble(lastStepsPerSecondBits.get())))
-                .append('\n');
-        return b.toString();
+    void admitted(long estimateBytes) {
+        lastEstimate.set(estimateBytes);
     }
 
-    private static String number(double v) {
-        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) + ".0"
-                : String.format(Locale.ROOT, "%.6g", v);
+    String contentType() {
+        return text.getContentType();
+    }
+
+    byte[] scrape() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            text.write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 }

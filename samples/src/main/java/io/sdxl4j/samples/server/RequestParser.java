@@ -40,11 +40,17 @@ final class RequestParser {
      * @param preview       send a latent preview with each progress event (streaming only)
      */
     record Parsed(GenerationRequest request, OutputFormat format, boolean base64, long timeoutMillis,
-                  boolean preview, RequestParser names) {
+                  boolean preview, RequestParser parser) implements FieldNames {
 
-        /** An error the pipeline raised for this request, under the client's name of its field. */
-        BadRequest badRequest(InvalidRequestException e) {
-            return names.fromValidation(e);
+        @Override
+        public String client(String libraryField) {
+            return parser.fromValidation(new InvalidRequestException(libraryField, null, "-")).field;
+        }
+
+        @Override
+        public ApiError invalid(InvalidRequestException e) {
+            BadRequest bad = parser.fromValidation(e);
+            return ApiError.bad(bad.field, bad.getMessage());
         }
     }
 
@@ -94,6 +100,10 @@ final class RequestParser {
         Integer refinerSteps = integer("refine_steps", "refiner_steps");
         Double refinerStrength = number("refiner_strength");
         String style = text("style", "style_preset");
+        Boolean watermark = bool("watermark", "apply_watermark");
+        if (find("loras") != null) {
+            throw new BadRequest("loras", "LoRA adapters are not served by this build yet");
+        }
         try {
             if (negative != null) {
                 b.negativePrompt(negative);
@@ -124,6 +134,9 @@ final class RequestParser {
             }
             if (style != null) {
                 b.style(style);
+            }
+            if (watermark != null) {
+                b.watermark(watermark);
             }
             if (mask != null && image == null) {
                 throw new BadRequest(used.get("mask"), "given without an image to inpaint");
@@ -192,6 +205,8 @@ final class RequestParser {
             case "maskBlur" -> "mask_blur";
             case "strength" -> "strength";
             case "refiner" -> "refiner";
+            case "image" -> "image";
+            case "watermark" -> "watermark";
             default -> e.field();
         };
         String field = used.getOrDefault(key, key);
@@ -246,7 +261,7 @@ final class RequestParser {
         try {
             return ImageInput.ofBase64(value);
         } catch (InvalidRequestException e) {
-            throw new BadRequest(used.get(key), e.reason());
+            throw new BadRequest(used.get(key), e.value().map(v -> v + " ").orElse("") + e.reason());
         }
     }
 

@@ -49,8 +49,9 @@ class Sdxl4jServerTest {
     @BeforeAll
     static void start() throws Exception {
         model = BuiltInModel.extract();
-        server = Sdxl4jServer.start(() -> SdxlPipeline.load(model), Sdxl4jServer.Config.defaults().withPort(0)
-                .withQueue(1).withMaxBodyBytes(64 * 1024).withTimeout(Duration.ofSeconds(60)));
+        server = Sdxl4jServer.start(() -> SdxlPipeline.load(model, ServerFixture.options()), Sdxl4jServer.Config
+                .defaults().withPort(0).withQueue(1).withMaxBodyBytes(64 * 1024).withTimeout(Duration.ofSeconds(60))
+                .withMaxMemoryBytes(ServerFixture.BUDGET));
         server.awaitReady(Duration.ofMinutes(1));
     }
 
@@ -236,7 +237,8 @@ class Sdxl4jServerTest {
         // 1000 steps take far longer than the answer above: the abandoned generation was cancelled
         // between steps, and counted so.
         String metrics = new String(get("/metrics").body(), StandardCharsets.UTF_8);
-        assertTrue(metrics.matches("(?s).*sdxl4j_requests_total\\{outcome=\"cancelled\"} [1-9].*"), metrics);
+        assertTrue(metrics.matches("(?s).*sdxl4j_requests_total\\{api=\"native\",outcome=\"cancelled\"} [1-9].*"),
+                metrics);
     }
 
     @Test
@@ -246,7 +248,8 @@ class Sdxl4jServerTest {
         post("/v1/generate", "{\"prompt\":\"x\",\"width\":64,\"height\":64,\"steps\":1}");
         String metrics = new String(get("/metrics").body(), StandardCharsets.UTF_8);
         assertTrue(metrics.contains("# TYPE sdxl4j_requests_total counter"), metrics);
-        assertTrue(metrics.matches("(?s).*sdxl4j_requests_total\\{outcome=\"success\"} [1-9].*"), metrics);
+        assertTrue(metrics.matches("(?s).*sdxl4j_requests_total\\{api=\"native\",outcome=\"success\"} [1-9].*"),
+                metrics);
         assertTrue(metrics.contains("sdxl4j_generation_seconds_bucket{le=\"+Inf\"}"), metrics);
         assertTrue(metrics.contains("sdxl4j_queue_depth "), metrics);
         assertTrue(metrics.matches("(?s).*sdxl4j_steps_per_second [0-9.e+-]+\n.*"), metrics);
@@ -256,14 +259,21 @@ class Sdxl4jServerTest {
 
     @Test
     void shutdownLetsTheRunningGenerationFinishThenRefuses() throws Exception {
-        Sdxl4jServer own = Sdxl4jServer.start(() -> SdxlPipeline.load(model), Sdxl4jServer.Config.defaults()
-                .withPort(0));
+        java.util.concurrent.CountDownLatch stepped = new java.util.concurrent.CountDownLatch(1);
+        Sdxl4jServer own = Sdxl4jServer.start(() -> SdxlPipeline.load(model, ServerFixture.options()),
+                Sdxl4jServer.Config.defaults().withPort(0).withMaxMemoryBytes(ServerFixture.BUDGET)
+                        .withListener(new ServerListener() {
+                            @Override
+                            public void onStep(String requestId, int step, int total) {
+                                stepped.countDown();
+                            }
+                        }));
         own.awaitReady(Duration.ofMinutes(1));
         URI uri = URI.create("http://127.0.0.1:" + own.port() + "/v1/generate");
         CompletableFuture<HttpResponse<byte[]>> running = CLIENT.sendAsync(HttpRequest.newBuilder(uri)
                 .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\",\"width\":64,\"height\":64,\"steps\":15}"))
                 .build(), HttpResponse.BodyHandlers.ofByteArray());
-        Thread.sleep(300);
+        assertTrue(stepped.await(60, java.util.concurrent.TimeUnit.SECONDS), "the generation started");
         own.close();
         assertEquals(200, running.get().statusCode(), "in-flight work finishes");
         assertFalse(own.ready());
