@@ -78,7 +78,8 @@ public record AdapterSet(List<Lora> loras, List<Embedding> embeddings) {
                     + " (PipelineOptions.loraDirectory)");
         }
         if (!Files.isRegularFile(found)) {
-            throw new InvalidRequestException(field, file, "is not found" + (found.equals(file) ? "" : " (" + found + ")"));
+            // A relative name's message does not show the folder: servers pass it on to their clients.
+            throw new InvalidRequestException(field, file, file.isAbsolute() ? "is not found" : "is not in the LoRA folder");
         }
         return found;
     }

@@ -12,6 +12,7 @@ import io.sdxl4j.GenerationResult;
 import io.sdxl4j.ImageInput;
 import io.sdxl4j.InvalidRequestException;
 import io.sdxl4j.OutputFormat;
+import io.sdxl4j.PromptMode;
 import io.sdxl4j.Refiner;
 import io.sdxl4j.SchedulerType;
 import io.sdxl4j.StylePreset;
@@ -31,8 +32,8 @@ import java.util.function.UnaryOperator;
  * {@code refiner_switch_at}); answered {@code {"images":[…],"parameters":{…},"info":"<JSON>"}}.
  * Discovery as Open WebUI uses it: {@code GET}/{@code POST /sdapi/v1/options}
  * ({@code sd_model_checkpoint}, {@code CLIP_stop_at_last_layers}), {@code /sd-models},
- * {@code /samplers}, {@code /schedulers}, {@code /loras} (empty until the library serves LoRA
- * adapters), {@code /progress}, and {@code POST /sdapi/v1/interrupt}. Key: HTTP basic with the key
+ * {@code /samplers}, {@code /schedulers}, {@code /loras} (the server's LoRA folder, which prompts
+ * use as A1111's {@code <lora:name:weight>} tags), {@code /progress}, and {@code POST /sdapi/v1/interrupt}. Key: HTTP basic with the key
  * as the password (A1111's {@code --api-auth}; Open WebUI's "API Auth" setting {@code user:KEY}),
  * or a bearer token. Errors: FastAPI's {@code {"detail":[{"loc":["body",field],"msg":…}]}} (422)
  * for fields, {@code {"error":…,"detail":…}} otherwise.
@@ -88,7 +89,16 @@ final class Automatic1111Api implements ClientApi {
             }
             ex.json(200, schedulers);
         });
-        routes.get("/sdapi/v1/loras", ex -> ex.json(200, Json.OUT.createArrayNode()));
+        routes.get("/sdapi/v1/loras", ex -> {
+            // A1111's list (extensions-builtin/Lora): the path is the file's name in the LoRA folder,
+            // not a path of this server's disk.
+            var list = Json.OUT.createArrayNode();
+            for (String name : ServedAdapters.names(server.pipeline().options().loraDirectory())) {
+                var lora = list.addObject().put("name", name).put("alias", name).put("path", name + ".safetensors");
+                lora.putObject("metadata");
+            }
+            ex.json(200, list);
+        });
         routes.get("/sdapi/v1/progress", this::progress);
         routes.post("/sdapi/v1/interrupt", ex -> {
             var job = server.queue().current();
@@ -206,6 +216,8 @@ final class Automatic1111Api implements ClientApi {
         try {
             GenerationRequest.Builder b = GenerationRequest.builder(prompt == null ? "" : prompt).steps(50)
                     .guidanceScale(7).width(512).height(512).samples(samples).clipSkip(clipSkip)
+                    // A1111's clients write its prompt syntax: (word:1.2), BREAK, <lora:name:weight>.
+                    .promptMode(PromptMode.A1111)
                     .negativePrompt(text(f, "negative_prompt"));
             Seeds.common(f, b, null, "width", "height", "steps", "cfg_scale", "seed");
             if (sampler != null) {

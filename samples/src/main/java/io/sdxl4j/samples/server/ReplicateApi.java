@@ -30,8 +30,10 @@ import java.util.UUID;
  * {@code prompt_strength} (0.8), {@code seed}, {@code refine} ({@code no_refiner},
  * {@code expert_ensemble_refiner}, {@code base_image_refiner}), {@code high_noise_frac} (0.8),
  * {@code refine_steps} (default the steps), {@code apply_watermark} (true: SDXL's invisible
- * watermark as diffusers applies it), {@code lora_scale} (0.6, 0 to 1: it scales the weights of
- * {@code replicate_weights}, which this build refuses until the library has LoRA adapters),
+ * watermark as diffusers applies it), {@code replicate_weights} (a fine-tune's name: its folder in the server's LoRA folder, as
+ * cog-sdxl's trainer writes it — {@code lora.safetensors}, {@code embeddings.pti},
+ * {@code special_params.json}; URLs are refused, the server downloads nothing), {@code lora_scale}
+ * (0.6, 0 to 1: the fine-tune's LoRA scale),
  * {@code disable_safety_checker} (there is none to disable). Answers
  * {@code {"status":"succeeded","output":["data:image/png;base64,…"],"metrics":{"predict_time":…},…}};
  * with {@code Prefer: respond-async}, 202 at once and the prediction at
@@ -143,8 +145,6 @@ final class ReplicateApi implements ClientApi {
     }
 
     private GenerationRequest request(Fields f) {
-        f.refuse("replicate_weights", "LoRA weights are not served by this build yet (the library's LoRA support"
-                + " is in progress)");
         String prompt = f.text("prompt");
         if (prompt == null) {
             prompt = "An astronaut riding a rainbow unicorn"; // cog-sdxl's default
@@ -159,7 +159,8 @@ final class ReplicateApi implements ClientApi {
         Double strength = f.number("prompt_strength", 0, 1);
         Double fraction = f.number("high_noise_frac", 0, 1);
         Integer refineSteps = f.integer("refine_steps", 1, 500);
-        f.number("lora_scale", 0, 1);
+        Double loraScale = f.number("lora_scale", 0, 1);
+        String weights = f.text("replicate_weights");
         f.bool("disable_safety_checker");
         Boolean watermark = f.bool("apply_watermark");
         String refine = f.text("refine");
@@ -175,6 +176,19 @@ final class ReplicateApi implements ClientApi {
             Seeds.common(f, b, "negative_prompt", "width", "height", "num_inference_steps", "guidance_scale", "seed");
             if (outputs != null) {
                 b.samples(outputs);
+            }
+            if (weights != null && !weights.isBlank()) {
+                // cog-sdxl's fine-tunes: the trainer's LoRA at lora_scale and its embeddings, the
+                // trigger word of special_params.json standing for their tokens in the prompt.
+                ServedAdapters.FineTune tune;
+                try {
+                    tune = ServedAdapters.fineTune(weights.strip(), server.pipeline().options().loraDirectory(),
+                            loraScale == null ? 0.6 : loraScale, "replicate_weights", f.status());
+                } catch (ApiError e) {
+                    throw f.error("replicate_weights", e.getMessage());
+                }
+                b.lora(tune.lora()).embeddings(tune.embeddings());
+                f.name("loras", "replicate_weights").name("embeddings", "replicate_weights");
             }
             double s = strength == null ? 0.8 : strength;
             if (image != null && mask != null) {

@@ -101,10 +101,16 @@ final class RequestParser {
         Double refinerStrength = number("refiner_strength");
         String style = text("style", "style_preset");
         Boolean watermark = bool("watermark", "apply_watermark");
-        if (find("loras") != null) {
-            throw new BadRequest("loras", "LoRA adapters are not served by this build yet");
-        }
+        JsonNode loras = find("loras");
         try {
+            if (loras != null && !loras.isNull()) {
+                // Names of the server's LoRA folder (serve --lora-dir), never paths of its disk.
+                try {
+                    b.loras(ServedAdapters.loras(loras, used.get("loras"), 400));
+                } catch (ApiError e) {
+                    throw new BadRequest(e.field, e.getMessage());
+                }
+            }
             if (negative != null) {
                 b.negativePrompt(negative);
             }
