@@ -36,12 +36,13 @@ import java.util.Map;
  * Each line gives the time, the process's peak resident memory ({@code VmHWM} of
  * {@code /proc/self/status}: anonymous and file-mapped pages together), the peak of its anonymous
  * part (sampled every 10 ms: mapped model pages are page cache the kernel can drop, anonymous
- * memory is not), and the resident memory after. Without a mode both run, each in a fresh JVM
- * (the same JVM options), plain first.
+ * memory is not), and the resident memory after, and the CPU time of the phase. Without a mode
+ * both run, each in a fresh JVM (the same JVM options), plain first; {@code prepare} only writes
+ * the model and the LoRA.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED [-Dsdxl4j.synthetic.dir=DIR] [-Dsdxl4j.engine=ort]
  *     [-Dsdxl4j.lora.rank=32] [-Dsdxl4j.lora.keys=peft|kohya] -cp benchmarks.jar
- *     io.sdxl4j.bench.LoraApplyBench [full|W,D] [plain|lora]</pre>
+ *     io.sdxl4j.bench.LoraApplyBench [full|W,D] [plain|lora|prepare]</pre>
  *
  * The model is written on first use under {@code sdxl4j.synthetic.dir} (default: the temporary
  * folder) in {@code sdxl4j-synthetic/}, the LoRA beside it; at full size that is 13.9 GB.
@@ -72,12 +73,15 @@ public final class LoraApplyBench {
         List<SyntheticLora.Target> targets = SyntheticLora.targets(config);
         long loraParameters = targets.stream().mapToLong(t -> (long) rank * (t.in() + t.out())).sum();
 
-        if (mode.equals("both")) {
+        if (mode.equals("both") || mode.equals("prepare")) {
             System.out.println(String.format(Locale.ROOT, "model    %s (%s), UNet %,d bytes; ready in %.1f s",
                     dir, config, Files.size(dir.resolve("unet/model.onnx_data")), prepared));
             System.out.println(String.format(Locale.ROOT,
                     "lora     %s: %d modules, %,d parameters, %,d bytes (%s keys, rank %d, fp16)", lora.getFileName(),
                     targets.size(), loraParameters, Files.size(lora), keys.name().toLowerCase(Locale.ROOT), rank));
+            if (mode.equals("prepare")) {
+                return;
+            }
             for (String m : List.of("plain", "lora")) {
                 int rc = child(scale, m);
                 if (rc != 0) {
@@ -87,7 +91,7 @@ public final class LoraApplyBench {
             return;
         }
         if (!mode.equals("plain") && !mode.equals("lora")) {
-            throw new IllegalArgumentException("mode '" + mode + "': usage [full|W,D] [plain|lora]");
+            throw new IllegalArgumentException("mode '" + mode + "': usage [full|W,D] [plain|lora|prepare]");
         }
 
         Memory memory = new Memory();
