@@ -46,6 +46,12 @@ public final class SyntheticSdxl {
                           FlopModel unetFlops) {
     }
 
+    /**
+     * What a cached folder's graphs look like beyond the config: 2 = node and parameter names in
+     * module scopes, as optimum exports them (1, unmarked, had generic names).
+     */
+    static final String FORMAT = "format 2: module-scope names";
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final List<String> TOKENIZER_FILES = List.of("vocab.json", "merges.txt", "special_tokens_map.json",
             "tokenizer_config.json");
@@ -106,17 +112,19 @@ public final class SyntheticSdxl {
 
     /**
      * The model folder for {@code config} under {@code parent}, written on first use and reused
-     * after (a {@code COMPLETE} marker holding the config is written last).
+     * after (a {@code COMPLETE} marker holding the config and the {@link #FORMAT} is written last;
+     * a folder of an earlier format is written again).
      */
     public static Path ensure(SyntheticConfig config, Path parent) throws IOException {
         String name = config.toString().replaceAll("[^A-Za-z0-9]+", "-").replaceAll("-+$", "");
         Path dir = parent.resolve(name);
         Path marker = dir.resolve("COMPLETE");
-        if (Files.isRegularFile(marker) && Files.readString(marker).equals(config.toString())) {
+        String stamp = config + "\n" + FORMAT;
+        if (Files.isRegularFile(marker) && Files.readString(marker).equals(stamp)) {
             return dir;
         }
         write(config, dir);
-        Files.writeString(marker, config.toString());
+        Files.writeString(marker, stamp);
         return dir;
     }
 

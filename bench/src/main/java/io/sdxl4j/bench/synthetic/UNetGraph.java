@@ -47,53 +47,70 @@ final class UNetGraph {
         int tembDim = c.timeEmbedDim();
         // time_proj (flip_sin_to_cos, freq_shift 0) and time_embedding: Linear–SiLU–Linear.
         String t = g.node("Reshape", List.of(timestep, g.longs(1, 1)));
-        String tEmb = timestepEmbedding(sinusoidal(t, ch[0]), ch[0], tembDim);
+        String tEmb;
+        try (GraphBuilder.Scope s = g.scope("time_proj")) {
+            tEmb = sinusoidal(t, ch[0]);
+        }
+        tEmb = timestepEmbedding("time_embedding", tEmb, ch[0], tembDim);
         // add_time_proj of each time id, concatenated with text_embeds, then add_embedding.
         String ids = g.node("Reshape", List.of(timeIds, g.longs(-1, 1)));
-        String idEmb = g.node("Reshape", List.of(sinusoidal(ids, SyntheticConfig.ADD_TIME_EMBED_DIM),
-                g.longs(-1, 6L * SyntheticConfig.ADD_TIME_EMBED_DIM)));
+        String idSin;
+        try (GraphBuilder.Scope s = g.scope("add_time_proj")) {
+            idSin = sinusoidal(ids, SyntheticConfig.ADD_TIME_EMBED_DIM);
+        }
+        String idEmb = g.node("Reshape", List.of(idSin, g.longs(-1, 6L * SyntheticConfig.ADD_TIME_EMBED_DIM)));
         String addIn = g.node("Concat", List.of(textEmbeds, idEmb), GraphBuilder.intAttr("axis", -1));
-        String aug = timestepEmbedding(addIn, c.pooledDim() + 6 * SyntheticConfig.ADD_TIME_EMBED_DIM, tembDim);
+        String aug = timestepEmbedding("add_embedding", addIn, c.pooledDim() + 6 * SyntheticConfig.ADD_TIME_EMBED_DIM,
+                tembDim);
         temb = g.node("Add", List.of(tEmb, aug));
 
-        String h = g.conv3x3(sample, 4, ch[0], 0);
+        String h = g.conv3x3("conv_in", sample, 4, ch[0], 0);
         Deque<String> skips = new ArrayDeque<>();
         Deque<Integer> skipChannels = new ArrayDeque<>();
         skips.push(h);
         skipChannels.push(ch[0]);
         int channels = ch[0];
         for (int level = 0; level < ch.length; level++) {
-            for (int i = 0; i < c.layersPerBlock(); i++) {
-                h = g.resnet(h, channels, ch[level], temb, tembDim, NORM_EPS, level);
-                channels = ch[level];
-                h = transformer(h, channels, level);
-                skips.push(h);
-                skipChannels.push(channels);
-            }
-            if (level < ch.length - 1) {
-                // Downsample2D: 3×3 convolution, stride 2, padding 1.
-                h = g.conv(h, channels, channels, 3, 2, new long[] {1, 1, 1, 1}, level + 1);
-                skips.push(h);
-                skipChannels.push(channels);
+            try (GraphBuilder.Scope s = g.scope("down_blocks." + level)) {
+                for (int i = 0; i < c.layersPerBlock(); i++) {
+                    h = g.resnet("resnets." + i, h, channels, ch[level], temb, tembDim, NORM_EPS, level);
+                    channels = ch[level];
+                    h = transformer("attentions." + i, h, channels, level);
+                    skips.push(h);
+                    skipChannels.push(channels);
+                }
+                if (level < ch.length - 1) {
+                    // Downsample2D: 3×3 convolution, stride 2, padding 1.
+                    try (GraphBuilder.Scope d = g.scope("downsamplers.0")) {
+                        h = g.conv("conv", h, channels, channels, 3, 2, new long[] {1, 1, 1, 1}, level + 1);
+                    }
+                    skips.push(h);
+                    skipChannels.push(channels);
+                }
             }
         }
         int last = ch.length - 1;
-        h = g.resnet(h, channels, channels, temb, tembDim, NORM_EPS, last);
-        h = transformer(h, channels, last);
-        h = g.resnet(h, channels, channels, temb, tembDim, NORM_EPS, last);
+        try (GraphBuilder.Scope s = g.scope("mid_block")) {
+            h = g.resnet("resnets.0", h, channels, channels, temb, tembDim, NORM_EPS, last);
+            h = transformer("attentions.0", h, channels, last);
+            h = g.resnet("resnets.1", h, channels, channels, temb, tembDim, NORM_EPS, last);
+        }
         for (int level = last; level >= 0; level--) {
-            for (int i = 0; i <= c.layersPerBlock(); i++) {
-                int skipCh = skipChannels.pop();
-                h = g.node("Concat", List.of(h, skips.pop()), GraphBuilder.intAttr("axis", 1));
-                h = g.resnet(h, channels + skipCh, ch[level], temb, tembDim, NORM_EPS, level);
-                channels = ch[level];
-                h = transformer(h, channels, level);
-            }
-            if (level > 0) {
-                h = g.upsample(h, channels, level - 1);
+            try (GraphBuilder.Scope s = g.scope("up_blocks." + (last - level))) {
+                for (int i = 0; i <= c.layersPerBlock(); i++) {
+                    int skipCh = skipChannels.pop();
+                    h = g.node("Concat", List.of(h, skips.pop()), GraphBuilder.intAttr("axis", 1));
+                    h = g.resnet("resnets." + i, h, channels + skipCh, ch[level], temb, tembDim, NORM_EPS, level);
+                    channels = ch[level];
+                    h = transformer("attentions." + i, h, channels, level);
+                }
+                if (level > 0) {
+                    h = g.upsample(h, channels, level - 1);
+                }
             }
         }
-        h = g.conv3x3(g.silu(g.groupNorm(h, channels, 32, NORM_EPS)), channels, 4, 0);
+        h = g.conv3x3("conv_out", g.silu("conv_act", g.groupNorm("conv_norm_out", h, channels, 32, NORM_EPS)), channels,
+                4, 0);
         g.output(h, "out_sample", type, "batch_size", 4L, "height", "width");
     }
 
@@ -109,41 +126,69 @@ final class UNetGraph {
                 GraphBuilder.intAttr("axis", -1));
     }
 
-    private String timestepEmbedding(String x, int in, int out) {
-        return g.linear(g.silu(g.linear(x, in, out, true, 0, 1)), out, out, true, 0, 1);
+    /** TimestepEmbedding as the module {@code module}: linear_1–act–linear_2. */
+    private String timestepEmbedding(String module, String x, int in, int out) {
+        try (GraphBuilder.Scope s = g.scope(module)) {
+            return g.linear("linear_2", g.silu("act", g.linear("linear_1", x, in, out, true, 0, 1)), out, out, true,
+                    0, 1);
+        }
     }
 
-    /** Transformer2DModel with linear projections and {@code depth} BasicTransformerBlocks; identity at depth 0. */
-    private String transformer(String x, int channels, int level) {
+    /**
+     * Transformer2DModel as the module {@code module} ({@code attentions.0}): norm, proj_in,
+     * {@code depth} BasicTransformerBlocks ({@code transformer_blocks.k}: norm1, attn1, norm2,
+     * attn2, norm3, ff), proj_out; identity (and no module) at depth 0.
+     */
+    private String transformer(String module, String x, int channels, int level) {
         int depth = c.transformerDepth()[level];
         if (depth == 0) {
             return x;
         }
         double perPixel = 1.0 / Math.pow(4, level);
         int heads = channels / SyntheticConfig.HEAD_DIM;
-        String tokens = g.toTokens(g.groupNorm(x, channels, 32, TRANSFORMER_NORM_EPS), channels);
-        String h = g.linear(tokens, channels, channels, true, perPixel, 0);
-        for (int i = 0; i < depth; i++) {
-            String n1 = g.layerNorm(h, channels, 1e-5f);
-            h = g.node("Add", List.of(h, g.attention(n1, n1, channels, channels, heads, false, perPixel, 0, perPixel, 0,
-                    null)));
-            String n2 = g.layerNorm(h, channels, 1e-5f);
-            h = g.node("Add", List.of(h, g.attention(n2, context, channels, c.crossAttentionDim(), heads, false,
-                    perPixel, 0, 0, TEXT_TOKENS, null)));
-            String n3 = g.layerNorm(h, channels, 1e-5f);
-            h = g.node("Add", List.of(h, geglu(n3, channels, perPixel)));
+        try (GraphBuilder.Scope s = g.scope(module)) {
+            String tokens = g.toTokens(g.groupNorm("norm", x, channels, 32, TRANSFORMER_NORM_EPS), channels);
+            String h = g.linear("proj_in", tokens, channels, channels, true, perPixel, 0);
+            for (int i = 0; i < depth; i++) {
+                try (GraphBuilder.Scope b = g.scope("transformer_blocks." + i)) {
+                    String n1 = g.layerNorm("norm1", h, channels, 1e-5f);
+                    String a1;
+                    try (GraphBuilder.Scope a = g.scope("attn1")) {
+                        a1 = g.attention(n1, n1, channels, channels, heads, false, perPixel, 0, perPixel, 0, null,
+                                GraphBuilder.DIFFUSERS_ATTENTION);
+                    }
+                    h = g.node("Add", List.of(h, a1));
+                    String n2 = g.layerNorm("norm2", h, channels, 1e-5f);
+                    String a2;
+                    try (GraphBuilder.Scope a = g.scope("attn2")) {
+                        a2 = g.attention(n2, context, channels, c.crossAttentionDim(), heads, false, perPixel, 0, 0,
+                                TEXT_TOKENS, null, GraphBuilder.DIFFUSERS_ATTENTION);
+                    }
+                    h = g.node("Add", List.of(h, a2));
+                    String n3 = g.layerNorm("norm3", h, channels, 1e-5f);
+                    h = g.node("Add", List.of(h, geglu(n3, channels, perPixel)));
+                }
+            }
+            String out = g.linear("proj_out", h, channels, channels, true, perPixel, 0);
+            return g.node("Add", List.of(g.toImage(out, x), x));
         }
-        String out = g.linear(h, channels, channels, true, perPixel, 0);
-        return g.node("Add", List.of(g.toImage(out, x), x));
     }
 
-    /** FeedForward with GEGLU: one projection to 2 × 4C, split, value · GELU(gate), projection back. */
+    /**
+     * FeedForward with GEGLU as {@code ff}: {@code net.0.proj} to 2 × 4C, split, value · GELU(gate),
+     * {@code net.2} back.
+     */
     private String geglu(String x, int channels, double perPixel) {
         int inner = 4 * channels;
-        String proj = g.linear(x, channels, 2 * inner, true, perPixel, 0);
-        String value = g.node("Slice", List.of(proj, g.longs(0), g.longs(inner), g.longs(-1)));
-        String gate = g.node("Slice", List.of(proj, g.longs(inner), g.longs(2L * inner), g.longs(-1)));
-        String act = g.node("Mul", List.of(value, g.gelu(gate)));
-        return g.linear(act, inner, channels, true, perPixel, 0);
+        try (GraphBuilder.Scope s = g.scope("ff")) {
+            String act;
+            try (GraphBuilder.Scope n = g.scope("net.0")) {
+                String proj = g.linear("proj", x, channels, 2 * inner, true, perPixel, 0);
+                String value = g.node("Slice", List.of(proj, g.longs(0), g.longs(inner), g.longs(-1)));
+                String gate = g.node("Slice", List.of(proj, g.longs(inner), g.longs(2L * inner), g.longs(-1)));
+                act = g.node("Mul", List.of(value, g.gelu(gate)));
+            }
+            return g.linear("net.2", act, inner, channels, true, perPixel, 0);
+        }
     }
 }

@@ -4,18 +4,32 @@ package io.sdxl4j.bench.synthetic;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
 import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlPipeline;
+import io.sdxl4j.adapter.AdapterFile;
+import io.sdxl4j.adapter.AdapterMerge;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.engine.Engines;
 import io.sdxl4j.engine.TensorSpec;
+import io.sdxl4j.model.Component;
+import io.sdxl4j.onnx.Onnx;
+import io.sdxl4j.tensor.HostTensor;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
@@ -102,6 +116,154 @@ class SyntheticSdxlTest {
         // 6.76 TFLOP per 1024×1024 call, 1.59 at 512×512 (DESIGN.md).
         assertEquals(6.76e12, full.unetFlops().flops(1, 128, 128), 0.01e12);
         assertEquals(1.59e12, full.unetFlops().flops(1, 64, 64), 0.01e12);
+    }
+
+    @Test
+    void fullUnetNamesNodesAndWeightsInModuleScopesAsOptimumDoes() {
+        GraphBuilder g = new GraphBuilder(WeightSink.none(), new FlopModel(), GraphBuilder.FLOAT, 1);
+        UNetGraph.build(g, SyntheticConfig.full());
+        Map<String, Onnx.NodeProto> byName = new java.util.HashMap<>();
+        for (Onnx.NodeProto n : g.nodes()) {
+            assertEquals(null, byName.put(n.getName(), n), "node name " + n.getName() + " twice");
+        }
+        // Optimum's (TorchScript's) names of SDXL's UNet, as real exports and the tiny conformance UNet have them.
+        Map<String, String> weights = Map.of(
+                "/conv_in/Conv", "conv_in.weight",
+                "/time_embedding/linear_1/MatMul", "onnx::MatMul_",
+                "/add_embedding/linear_2/MatMul", "onnx::MatMul_",
+                "/down_blocks.0/resnets.0/conv1/Conv", "down_blocks.0.resnets.0.conv1.weight",
+                "/down_blocks.1/resnets.0/conv_shortcut/Conv", "down_blocks.1.resnets.0.conv_shortcut.weight",
+                "/down_blocks.1/downsamplers.0/conv/Conv", "down_blocks.1.downsamplers.0.conv.weight",
+                "/down_blocks.2/attentions.1/transformer_blocks.9/attn2/to_k/MatMul", "onnx::MatMul_",
+                "/mid_block/attentions.0/transformer_blocks.9/ff/net.2/MatMul", "onnx::MatMul_",
+                "/up_blocks.1/upsamplers.0/conv/Conv", "up_blocks.1.upsamplers.0.conv.weight",
+                "/conv_out/Conv", "conv_out.weight");
+        weights.forEach((node, weight) -> {
+            Onnx.NodeProto n = byName.get(node);
+            assertTrue(n != null, "no node " + node);
+            assertTrue(n.getInput(1).startsWith(weight), node + " reads " + n.getInput(1));
+        });
+        assertTrue(byName.containsKey("/up_blocks.2/resnets.2/time_emb_proj/MatMul"));
+        assertTrue(!byName.containsKey("/up_blocks.2/upsamplers.0/conv/Conv"), "SDXL's last up block has no upsampler");
+        // Every Linear of every transformer block is one of the 700 modules an SDXL LoRA targets.
+        Set<String> linears = new HashSet<>();
+        for (Onnx.NodeProto n : g.nodes()) {
+            if (n.getOpType().equals("MatMul") && n.getName().contains("/transformer_blocks.")
+                    && n.getInput(1).startsWith("onnx::MatMul_")) {
+                linears.add(n.getName().substring(1, n.getName().lastIndexOf('/')).replace('/', '.'));
+            }
+        }
+        Set<String> targets = new HashSet<>();
+        SyntheticLora.targets(SyntheticConfig.full()).forEach(t -> targets.add(t.module()));
+        assertEquals(700, targets.size());
+        assertEquals(targets, linears);
+    }
+
+    @Test
+    void aPeftOrKohyaLoraMapsOntoEveryAttentionAndFeedForwardLinear() throws IOException {
+        Path peft = dir.resolve("lora-peft.safetensors");
+        Path kohya = dir.resolve("lora-kohya.safetensors");
+        List<SyntheticLora.Target> targets = SyntheticLora.targets(SMALL);
+        SyntheticLora.Summary s = SyntheticLora.write(SMALL, peft, 4, SyntheticLora.Keys.PEFT, 7);
+        SyntheticLora.write(SMALL, kohya, 4, SyntheticLora.Keys.KOHYA, 7);
+        // Level 1: 5 transformers of depth 1; level 2: 5 of depth 2; mid: depth 2; 10 Linears each.
+        assertEquals(170, targets.size());
+        assertEquals(170, s.modules());
+        assertEquals(targets.stream().mapToLong(t -> 4L * (t.in() + t.out())).sum(), s.parameters());
+        Path unet = dir.resolve("unet/model.onnx");
+        try (AdapterFile a = AdapterFile.load(peft); AdapterFile b = AdapterFile.load(kohya)) {
+            assertEquals(170, a.moduleCount());
+            assertEquals(170, b.moduleCount());
+            Map<String, HostTensor> fromPeft = AdapterMerge.merge(unet, Component.UNET,
+                    List.of(new AdapterMerge.Scaled(a, 1f)));
+            Map<String, HostTensor> fromKohya = AdapterMerge.merge(unet, Component.UNET,
+                    List.of(new AdapterMerge.Scaled(b, 1f)));
+            try {
+                assertEquals(170, fromPeft.size());
+                assertEquals(fromPeft.keySet(), fromKohya.keySet());
+                for (String name : fromPeft.keySet()) {
+                    assertTrue(name.startsWith("onnx::MatMul_"), name);
+                    assertEquals(fromPeft.get(name).floatBuffer(), fromKohya.get(name).floatBuffer(), name);
+                }
+                // One weight by hand: a cross-attention key projection, [in, out] = [128, 192] as stored.
+                String module = "up_blocks.0.attentions.2.transformer_blocks.1.attn2.to_k";
+                Onnx.ModelProto model = Onnx.ModelProto.parseFrom(Files.readAllBytes(unet));
+                String node = "/up_blocks.0/attentions.2/transformer_blocks.1/attn2/to_k/MatMul";
+                String init = model.getGraph().getNodeList().stream().filter(n -> n.getName().equals(node))
+                        .findFirst().orElseThrow().getInput(1);
+                float[] w = initializer(model, init, dir.resolve("unet"));
+                float[] down = safetensors(peft, "unet." + module + ".lora_A.weight");
+                float[] up = safetensors(peft, "unet." + module + ".lora_B.weight");
+                int in = 128;
+                int out = 192;
+                int rank = 4;
+                FloatBuffer merged = fromPeft.get(init).floatBuffer();
+                for (int i = 0; i < in; i++) {
+                    for (int o = 0; o < out; o++) {
+                        double d = 0;
+                        for (int k = 0; k < rank; k++) {
+                            d += (double) up[o * rank + k] * down[k * in + i];
+                        }
+                        assertEquals(w[i * out + o] + d, merged.get(i * out + o), 1e-5, "[" + i + ", " + o + "]");
+                    }
+                }
+            } finally {
+                AdapterMerge.closeAll(fromPeft);
+                AdapterMerge.closeAll(fromKohya);
+            }
+        }
+    }
+
+    @Test
+    void kohyaStemsUseSgmBlockNumbers() {
+        assertEquals("lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q",
+                SyntheticLora.kohyaStem("down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q", 2));
+        assertEquals("lora_unet_input_blocks_8_1_transformer_blocks_9_ff_net_0_proj",
+                SyntheticLora.kohyaStem("down_blocks.2.attentions.1.transformer_blocks.9.ff.net.0.proj", 2));
+        assertEquals("lora_unet_middle_block_1_transformer_blocks_3_attn2_to_out_0",
+                SyntheticLora.kohyaStem("mid_block.attentions.0.transformer_blocks.3.attn2.to_out.0", 2));
+        assertEquals("lora_unet_output_blocks_5_1_transformer_blocks_1_ff_net_2",
+                SyntheticLora.kohyaStem("up_blocks.1.attentions.2.transformer_blocks.1.ff.net.2", 2));
+    }
+
+    /** A float32 initializer's values from the model's external data. */
+    private static float[] initializer(Onnx.ModelProto model, String name, Path folder) throws IOException {
+        Onnx.TensorProto t = model.getGraph().getInitializerList().stream().filter(x -> x.getName().equals(name))
+                .findFirst().orElseThrow();
+        long offset = 0;
+        long length = 0;
+        String location = null;
+        for (Onnx.StringStringEntryProto e : t.getExternalDataList()) {
+            switch (e.getKey()) {
+                case "offset" -> offset = Long.parseLong(e.getValue());
+                case "length" -> length = Long.parseLong(e.getValue());
+                case "location" -> location = e.getValue();
+                default -> {
+                }
+            }
+        }
+        byte[] all = Files.readAllBytes(folder.resolve(location));
+        float[] out = new float[(int) (length / 4)];
+        ByteBuffer.wrap(all, (int) offset, (int) length).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        return out;
+    }
+
+    /** An F16 tensor of a safetensors file, read as the format defines it. */
+    private static float[] safetensors(Path file, String key) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLength = (int) b.getLong(0);
+        assertEquals(0, headerLength % 8);
+        JsonNode header = new ObjectMapper().readTree(new String(all, 8, headerLength, StandardCharsets.UTF_8));
+        JsonNode e = header.get(key);
+        assertEquals("F16", e.get("dtype").asText());
+        long begin = e.get("data_offsets").get(0).asLong();
+        long end = e.get("data_offsets").get(1).asLong();
+        float[] out = new float[(int) ((end - begin) / 2)];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Float.float16ToFloat(b.getShort((int) (8 + headerLength + begin) + 2 * i));
+        }
+        return out;
     }
 
     /**
