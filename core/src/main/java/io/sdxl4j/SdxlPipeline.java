@@ -171,10 +171,13 @@ public final class SdxlPipeline implements AutoCloseable {
      * loaded models, from the models' shapes: the UNet's attention score matrices at every level
      * and its activations for the request's batch (doubled by classifier-free guidance), the VAE's
      * mid-block attention over every latent position and its activations per image, the decoded
-     * input images and the output pixels. Meant as an upper bound of the right order (the
-     * allocator's rounding included), for admission control: a server compares it with its memory
-     * budget before running a request. Like {@link #check}, it fits the request to the models
-     * first, runs nothing and does not wait for a generation in progress.
+     * input images and the output pixels; and when the request's adapters are a set not open yet,
+     * what the new variant would hold beyond the ones it replaces (up to twice the weights of the
+     * text encoders and the UNet: its sessions and the merged weights; see
+     * {@link #adapterMemory()}). Meant as an upper bound of the right order (the allocator's
+     * rounding included), for admission control: a server compares it with its memory budget
+     * less {@link #adapterMemory()} before running a request. Like {@link #check}, it fits the
+     * request to the models first, runs nothing and does not wait for a generation in progress.
      *
      * @throws InvalidRequestException naming the field that does not fit, as {@link #check} does
      */
@@ -182,7 +185,17 @@ public final class SdxlPipeline implements AutoCloseable {
         checkOpen();
         var resolved = Generation.resolve(base, refiner, options, Objects.requireNonNull(request, "request"));
         return io.sdxl4j.pipeline.MemoryEstimate.peakBytes(base, resolved.refiner().isPresent() ? refiner : null,
-                resolved);
+                resolved) + variants.growthBytes(resolved.adapters());
+    }
+
+    /**
+     * The memory, in bytes, the open adapter sets hold beyond the plain model, as counted for
+     * {@link #estimatePeakMemory}: twice the weights of the text encoders and the UNet per set
+     * open (at most {@link PipelineOptions#maxAdapterSets()}). Safe to call during a generation.
+     */
+    public long adapterMemory() {
+        checkOpen();
+        return variants.heldBytes();
     }
 
     /** Generates without progress reporting. */

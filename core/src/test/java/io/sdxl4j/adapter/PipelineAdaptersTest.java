@@ -58,7 +58,14 @@ class PipelineAdaptersTest {
         try (SdxlPipeline p = SdxlPipeline.load(TestData.tinyModel(), PipelineOptions.builder().maxAdapterSets(2)
                 .build())) {
             float[] plain = p.generate(quick("a fox").build()).image().pixels();
+            long plainEstimate = p.estimatePeakMemory(quick("a fox").build());
+            long variant = p.estimatePeakMemory(quick("a fox").lora(UNET_LORA, 0.8).build()) - plainEstimate;
+            assertTrue(variant > 0, "a set not open yet counts the variant it would open");
+            assertEquals(0, p.adapterMemory());
             float[] first = p.generate(quick("a fox").lora(UNET_LORA, 0.8).build()).image().pixels();
+            assertEquals(variant, p.adapterMemory(), "the open set is held");
+            assertEquals(plainEstimate, p.estimatePeakMemory(quick("a fox").lora(UNET_LORA, 0.8).build()),
+                    "an open set costs nothing more");
             float[] again = p.generate(quick("a fox").lora(UNET_LORA, 0.8).build()).image().pixels();
             assertEquals(1, p.adapterSetsOpened(), "the same set is merged and opened once");
             assertArrayEquals(first, again);
@@ -68,6 +75,9 @@ class PipelineAdaptersTest {
             assertEquals(2, p.adapterSetsOpened(), "another scale is another set");
             p.generate(quick("a fox").lora(UNET_LORA, 0.8).build());
             assertEquals(2, p.adapterSetsOpened(), "two sets are kept");
+            assertEquals(2 * variant, p.adapterMemory());
+            assertEquals(plainEstimate, p.estimatePeakMemory(quick("a fox").lora(UNET_LORA, 0.2).build()),
+                    "at the bound, a new set replaces one: the held memory does not grow");
             p.generate(quick("a fox").lora(UNET_LORA, 0.2).build());
             assertEquals(3, p.adapterSetsOpened(), "a third set closes the least recently used (0.4)");
             assertArrayEquals(first, p.generate(quick("a fox").lora(UNET_LORA, 0.8).build()).image().pixels());

@@ -8,6 +8,7 @@ import io.sdxl4j.GenerationResult;
 import io.sdxl4j.InvalidRequestException;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.StepProgress;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -194,8 +195,10 @@ final class GenerationQueue {
         } catch (InvalidRequestException e) {
             throw s.names().invalid(e);
         }
-        if (estimate > budget) {
-            throw tooLarge(p, s, estimate);
+        // The adapter sets the pipeline holds came after the budget was taken: they count against it.
+        long room = budget - p.adapterMemory();
+        if (estimate > room) {
+            throw tooLarge(p, s, estimate, room);
         }
         Job job = new Job(api, requestId, s, estimate);
         try {
@@ -214,13 +217,20 @@ final class GenerationQueue {
 
     // The size field the client gave (the image's, when the size comes from it), the estimate, the budget, and
     // the largest square of the same request that fits.
-    private ApiError tooLarge(SdxlPipeline p, Submission s, long estimate) {
+    private ApiError tooLarge(SdxlPipeline p, Submission s, long estimate, long room) {
         GenerationRequest r = s.request();
+        if (!(r.loras().isEmpty() && r.embeddings().isEmpty())
+                && fits(p, r.toBuilder().loras(List.of()).embeddings(List.of()).build(), room)) {
+            return new ApiError(413, s.names().client("loras"), "this adapter set would be opened beside the"
+                    + " model (its text encoders and UNet again, with the merged weights): an estimated "
+                    + MemoryBudget.format(estimate) + " in all, beyond the " + MemoryBudget.format(room)
+                    + " this server's budget (--max-memory) leaves; the request fits without them");
+        }
         boolean sizeFromImage = r.width().isEmpty() && !(r.mode() instanceof GenerationMode.TextToImage);
         String field;
         if (sizeFromImage) {
             field = s.names().client("image");
-        } else if (r.samples() > 1 && fits(p, r.toBuilder().samples(1).build())) {
+        } else if (r.samples() > 1 && fits(p, r.toBuilder().samples(1).build(), room)) {
             field = s.names().client("samples");
         } else {
             int w = r.width().orElse(p.model().defaultImageSize().width());
@@ -232,7 +242,7 @@ final class GenerationQueue {
         int largest = 0;
         for (int side = 64; side <= GenerationRequest.MAX_SIZE; side += 64) {
             try {
-                if (!fits(p, r.toBuilder().size(side, side).build())) {
+                if (!fits(p, r.toBuilder().size(side, side).build(), room)) {
                     break;
                 }
                 largest = side;
@@ -242,13 +252,14 @@ final class GenerationQueue {
         }
         return new ApiError(413, field, r.samples() + " image(s) at " + size + " need an estimated "
                 + MemoryBudget.format(estimate) + " of working memory, beyond this server's budget of "
-                + MemoryBudget.format(budget) + " (--max-memory); "
+                + MemoryBudget.format(room) + " (--max-memory" + (room < budget ? ", less the adapter sets held" : "")
+                + "); "
                 + (largest > 0 ? "the largest square this model fits is " + largest + "x" + largest
                 : "not even 64x64 fits") + (r.samples() > 1 ? " for " + r.samples() + " images" : ""));
     }
 
-    private boolean fits(SdxlPipeline p, GenerationRequest r) {
-        return p.estimatePeakMemory(r) <= budget;
+    private static boolean fits(SdxlPipeline p, GenerationRequest r, long room) {
+        return p.estimatePeakMemory(r) <= room;
     }
 
     /** Why a job produced no images, as the API should answer. */

@@ -122,6 +122,35 @@ class Sdxl4jServerLorasTest {
         assertFalse(Arrays.equals(plain, weighted), "A1111's attention syntax weights the prompt");
     }
 
+    @Test
+    void anAdapterSetBeyondTheMemoryBudgetIsRefusedNamingLorasAndThePlainModelStillServes() throws Exception {
+        // A budget that fits a plain 64×64 request and not a second copy of the encoders and UNet.
+        Path model = BuiltInModel.extract();
+        long weights = 0;
+        for (String c : new String[] {"text_encoder", "text_encoder_2", "unet"}) {
+            try (var files = Files.list(model.resolve(c))) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    weights += f.toString().endsWith(".json") ? 0 : Files.size(f);
+                }
+            }
+        }
+        String plain = "{\"prompt\":\"x\",\"width\":64,\"height\":64,\"steps\":1";
+        long estimate = server.pipeline().estimatePeakMemory(io.sdxl4j.GenerationRequest.builder("x").size(64, 64)
+                .steps(1).build());
+        PipelineOptions options = ServerFixture.options().toBuilder().loraDirectory(folder).build();
+        try (Sdxl4jServer tight = Sdxl4jServer.start(() -> SdxlPipeline.load(model, options),
+                Sdxl4jServer.Config.defaults().withPort(0).withMaxMemoryBytes(estimate + weights))) {
+            tight.awaitReady(Duration.ofMinutes(2));
+            Http client = new Http(tight.port());
+            HttpResponse<byte[]> refused = client.post("/v1/generate", plain + ",\"loras\":[\"unet-style\"]}");
+            JsonNode error = Http.json(refused);
+            assertEquals(413, refused.statusCode(), error::toString);
+            assertEquals("loras", error.get("field").asText(), error::toString);
+            assertEquals(0, tight.pipeline().adapterSetsOpened(), "refused before any merge");
+            assertEquals(200, client.post("/v1/generate", plain + "}").statusCode());
+        }
+    }
+
     private static byte[] ok(HttpResponse<byte[]> r) {
         assertEquals(200, r.statusCode(), () -> new String(r.body(), StandardCharsets.UTF_8));
         return r.body();
