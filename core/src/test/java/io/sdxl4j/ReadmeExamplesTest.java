@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The README's Java examples compile against the core module as a user's module sees it: only
  * what {@code module-info.java} exports is visible, so an example that needed an internal class
- * would fail here.
+ * would fail here. Client code of other libraries (the OpenAI SDK against the server) is fenced
+ * {@code ```java openai-sdk} and left to the server's tests, which run it.
  */
 class ReadmeExamplesTest {
 
