@@ -118,7 +118,12 @@ final class DeviceMemory implements AutoCloseable {
         this.stream = stream;
         this.capacity = stagingBytes;
         this.chunk = stagingBytes / 4;
-        this.staging = stream.allocateStaging(stagingBytes);
+        try {
+            this.staging = stream.allocateStaging(stagingBytes);
+        } catch (RuntimeException | Error e) {
+            stream.close();
+            throw e;
+        }
     }
 
     /** ONNX Runtime's CPU memory, through a queue run late ({@link HostStream}). */
