@@ -27,6 +27,13 @@ import org.bytedeco.onnxruntime.Value;
  * back after. A float32 tensor bound to a float16 graph tensor goes through a converted shadow, on
  * the host for host tensors and by a cast kernel on the device for device tensors. A run allocates
  * nothing.
+ *
+ * <p>With device-resident tensors a run waits for the device only where the host reads: the twins'
+ * uploads, the casts and the session run are queued on the engine's one queue
+ * ({@link DeviceMemory}), without ONNX Runtime's end-of-run wait, and the host outputs' downloads
+ * are queued after them and waited for once. A UNet step, whose inputs and outputs are all device
+ * tensors but the timestep's twin, so never waits (unless the session replays a CUDA graph, where
+ * ONNX Runtime's CUDA provider waits after each replay).
  */
 final class JavaCppBinding implements Binding {
 
@@ -39,7 +46,9 @@ final class JavaCppBinding implements Binding {
     private final List<Runnable> hostBefore = new ArrayList<>();
     private final List<Runnable> deviceBefore = new ArrayList<>();
     private final List<Runnable> deviceAfter = new ArrayList<>();
+    private final List<Runnable> downloads = new ArrayList<>();
     private final List<Runnable> hostAfter = new ArrayList<>();
+    private final boolean replaysGraph;
     private final List<AutoCloseable> owned = new ArrayList<>();
     private boolean closed;
 
@@ -56,7 +65,16 @@ final class JavaCppBinding implements Binding {
         this.hostMemory = hostMemory;
         this.resident = resident;
         this.io = own(new IoBinding(session));
-        this.runOptions = own(new RunOptions());
+        this.replaysGraph = graphId >= 0;
+        if (resident != null) {
+            RunOptions o = resident.transfers().runOptions();
+            this.runOptions = own(() -> {
+                resident.transfers().forget(o);
+                o.close();
+            }, o);
+        } else {
+            this.runOptions = own(new RunOptions());
+        }
         if (graphId >= 0) {
             runOptions.AddConfigEntry("gpu_graph_id", Integer.toString(graphId));
         }
@@ -67,6 +85,11 @@ final class JavaCppBinding implements Binding {
 
     private <T extends AutoCloseable> T own(T resource) {
         owned.add(resource);
+        return resource;
+    }
+
+    private <T> T own(AutoCloseable release, T resource) {
+        owned.add(release);
         return resource;
     }
 
@@ -112,7 +135,7 @@ final class JavaCppBinding implements Binding {
         if (input) {
             hostBefore.add(() -> resident.upload(twin, bound));
         } else {
-            hostAfter.add(0, () -> resident.download(bound, twin));
+            downloads.add(() -> resident.downloadLater(bound, twin));
         }
         return twin.value();
     }
@@ -143,14 +166,20 @@ final class JavaCppBinding implements Binding {
         runAll(hostBefore);
         runAll(deviceBefore);
         try {
-            session.Run(runOptions, io);
             if (resident != null) {
-                io.SynchronizeOutputs();
+                resident.transfers().run(session, runOptions, io, replaysGraph);
+            } else {
+                session.Run(runOptions, io);
             }
         } catch (RuntimeException e) {
             throw new SdxlException(label + ": inference failed: " + e.getMessage(), e);
         }
         runAll(deviceAfter);
+        if (!downloads.isEmpty()) {
+            runAll(downloads);
+            // The host reads its outputs: the one wait, after every download is queued.
+            resident.synchronize();
+        }
         runAll(hostAfter);
     }
 

@@ -50,6 +50,11 @@ import org.slf4j.LoggerFactory;
  * the run is captured once and replayed, without launching each kernel again). ONNX Runtime Java
  * has no IOBinding (onnxruntime issue #26209).
  *
+ * <p>On CUDA every session of the engine (the models' and the loop's kernel sessions) runs on one
+ * CUDA stream of the engine's own (the provider's {@code user_compute_stream}), on which the host
+ * copies go too, and no run ends with ONNX Runtime's wait for the stream: a denoising step queues
+ * its work and the host waits only where it reads a result ({@link DeviceMemory}).
+ *
  * <p>The engine owns its {@code Env}; each session owns its options and the native session.
  */
 public final class JavaCppEngine implements Engine {
@@ -67,6 +72,12 @@ public final class JavaCppEngine implements Engine {
     private final Env env;
     /** The loop's arithmetic where the loop's tensors live in ONNX Runtime's memory; null for host memory. */
     private final OrtTensorOps residentOps;
+    /**
+     * The CUDA stream every session of this engine runs on (the provider's {@code user_compute_stream}),
+     * so that the device loop's copies and runs are ordered without waits ({@link DeviceMemory}); 0
+     * where the engine is not on CUDA.
+     */
+    private final long computeStream;
     private boolean closed;
 
     JavaCppEngine(PipelineOptions options) {
@@ -86,12 +97,23 @@ public final class JavaCppEngine implements Engine {
         this.env = new Env(ORT_LOGGING_LEVEL_ERROR, "sdxl4j");
         int device = deviceId(options.provider());
         if (device >= 0) {
+            DeviceMemory transfers;
+            try {
+                transfers = DeviceMemory.cuda(device);
+            } catch (RuntimeException | LinkageError e) {
+                env.close();
+                throw new SdxlException("provider: " + options.provider().name() + ": cannot open CUDA device " + device
+                        + " through the CUDA runtime (" + e + "); it needs " + GPU_ARTIFACT, e);
+            }
+            computeStream = transfers.computeStream().orElse(0);
             residentOps = new OrtTensorOps(this::kernelSession,
-                    new MemoryInfo("Cuda", OrtArenaAllocator, device, OrtMemTypeDefault), DeviceMemory.cuda(device));
+                    new MemoryInfo("Cuda", OrtArenaAllocator, device, OrtMemTypeDefault), transfers);
         } else if (residentOnCpu) {
+            computeStream = 0;
             residentOps = new OrtTensorOps(this::kernelSession, MemoryInfo.CreateCpu(OrtArenaAllocator,
-                    OrtMemTypeDefault), DeviceMemory.HOST);
+                    OrtMemTypeDefault), DeviceMemory.host());
         } else {
+            computeStream = 0;
             residentOps = null;
         }
     }
@@ -311,14 +333,18 @@ public final class JavaCppEngine implements Engine {
             case ExecutionProvider.Cpu cpu -> {
             }
             case ExecutionProvider.Cuda cuda -> appendCuda(so, owned, cuda.deviceId(), cuda.convAlgoSearch(),
-                    cuda.memoryLimitBytes(), cudaGraph);
+                    cuda.memoryLimitBytes(), cudaGraph, computeStream);
             case ExecutionProvider.TensorRt trt when !forModels -> appendCuda(so, owned, trt.deviceId(),
-                    ExecutionProvider.CudnnConvAlgoSearch.HEURISTIC, 0, false);
+                    ExecutionProvider.CudnnConvAlgoSearch.HEURISTIC, 0, false, computeStream);
             case ExecutionProvider.TensorRt trt -> {
                 TensorRTProviderOptions o = own(owned, new TensorRTProviderOptions());
                 try (StringStringMap m = new StringStringMap()) {
                     m.put(own(owned, new BytePointer("device_id")), Integer.toString(trt.deviceId()));
                     m.put(own(owned, new BytePointer("trt_fp16_enable")), trt.fp16() ? "1" : "0");
+                    if (computeStream != 0) {
+                        m.put(own(owned, new BytePointer("has_user_compute_stream")), "1");
+                        m.put(own(owned, new BytePointer("user_compute_stream")), Long.toUnsignedString(computeStream));
+                    }
                     if (trt.engineCacheDir() != null) {
                         m.put(own(owned, new BytePointer("trt_engine_cache_enable")), "1");
                         m.put(own(owned, new BytePointer("trt_engine_cache_path")),
@@ -333,16 +359,27 @@ public final class JavaCppEngine implements Engine {
                 }
                 so.AppendExecutionProvider_TensorRT_V2(o.asOrtTensorRTProviderOptionsV2());
                 // Nodes TensorRT cannot take fall back to CUDA, then to the CPU.
-                appendCuda(so, owned, trt.deviceId(), ExecutionProvider.CudnnConvAlgoSearch.EXHAUSTIVE, 0, false);
+                appendCuda(so, owned, trt.deviceId(), ExecutionProvider.CudnnConvAlgoSearch.EXHAUSTIVE, 0, false,
+                        computeStream);
             }
         }
     }
 
+    /**
+     * @param stream the engine's CUDA stream (see {@link #computeStream}), which the session then runs
+     *               on instead of a stream of its own; 0 for none. The CUDA provider captures and
+     *               replays its CUDA graphs on this stream too.
+     */
     private static void appendCuda(SessionOptions so, List<Pointer> owned, int deviceId,
-                                   ExecutionProvider.CudnnConvAlgoSearch search, long memoryLimit, boolean graph) {
+                                   ExecutionProvider.CudnnConvAlgoSearch search, long memoryLimit, boolean graph,
+                                   long stream) {
         CUDAProviderOptions o = own(owned, new CUDAProviderOptions());
         try (StringStringMap m = new StringStringMap()) {
             m.put(own(owned, new BytePointer("device_id")), Integer.toString(deviceId));
+            if (stream != 0) {
+                m.put(own(owned, new BytePointer("has_user_compute_stream")), "1");
+                m.put(own(owned, new BytePointer("user_compute_stream")), Long.toUnsignedString(stream));
+            }
             m.put(own(owned, new BytePointer("cudnn_conv_algo_search")), search.name());
             if (memoryLimit > 0) {
                 m.put(own(owned, new BytePointer("gpu_mem_limit")), Long.toString(memoryLimit));

@@ -43,14 +43,17 @@ final class OrtTensor implements Tensor {
     final List<AutoCloseable> readers = new ArrayList<>();
     /** The live owning tensors of the engine, which closes the ones still open when it closes. */
     private final Set<OrtTensor> registry;
+    /** The queue of the engine's copies, which must not touch this memory after it is freed. */
+    private final DeviceMemory transfers;
     private HostTensor staging;
     private HostTensor lastHost;
     private Pointer lastHostPointer;
     private boolean closed;
 
     private OrtTensor(DataType type, long[] shape, Value value, OrtTensor parent, long offsetElements,
-                      Set<OrtTensor> registry) {
+                      Set<OrtTensor> registry, DeviceMemory transfers) {
         this.registry = registry;
+        this.transfers = transfers;
         this.type = type;
         this.shape = shape;
         this.count = Shapes.elementCount(shape);
@@ -61,11 +64,15 @@ final class OrtTensor implements Tensor {
         this.offsetElements = offsetElements;
     }
 
-    /** A new tensor from {@code allocator}, its contents undefined, listed in {@code registry} until closed. */
-    static OrtTensor allocate(Allocator allocator, DataType type, long[] shape, Set<OrtTensor> registry) {
+    /**
+     * A new tensor from {@code allocator}, its contents undefined, listed in {@code registry} until
+     * closed; {@code transfers} is told before its memory is freed.
+     */
+    static OrtTensor allocate(Allocator allocator, DataType type, long[] shape, Set<OrtTensor> registry,
+                              DeviceMemory transfers) {
         try (LongPointer dims = dims(shape)) {
             Value v = Value.CreateTensor(allocator.asOrtAllocator(), dims, shape.length, Natives.elementType(type));
-            OrtTensor t = new OrtTensor(type, shape.clone(), v, null, 0, registry);
+            OrtTensor t = new OrtTensor(type, shape.clone(), v, null, 0, registry, transfers);
             registry.add(t);
             return t;
         }
@@ -95,7 +102,7 @@ final class OrtTensor implements Tensor {
             BytePointer at = new BytePointer(data).position(offset * type.bytes());
             Value v = Value.CreateTensor(memory.asOrtMemoryInfo(), at, count * type.bytes(), dims, shape.length,
                     Natives.elementType(type));
-            OrtTensor view = new OrtTensor(type, shape.clone(), v, this, offset, registry);
+            OrtTensor view = new OrtTensor(type, shape.clone(), v, this, offset, registry, transfers);
             views.add(view);
             return view;
         }
@@ -190,6 +197,9 @@ final class OrtTensor implements Tensor {
         if (staging != null) {
             staging.close();
         }
+        // Copies still queued into or out of this memory run before it goes (on the CPU; on CUDA the
+        // arena reuses it in stream order).
+        transfers.beforeFree();
         value.close();
     }
 

@@ -2,8 +2,6 @@
 package io.sdxl4j.javacpp;
 
 import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
-import static org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator;
-import static org.bytedeco.onnxruntime.global.onnxruntime.OrtMemTypeDefault;
 
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.random.NoiseSource;
@@ -24,6 +22,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.onnxruntime.Allocator;
 import org.bytedeco.onnxruntime.IoBinding;
 import org.bytedeco.onnxruntime.MemoryInfo;
@@ -35,9 +34,13 @@ import org.bytedeco.onnxruntime.Value;
  * {@link TensorOps} on {@link OrtTensor}s: the loop's arithmetic stays where the tensors are. Each
  * operation runs one {@link Kernel} graph through its own ONNX Runtime session on the engine's
  * provider, through an {@code IoBinding} made the first time that operation meets that
- * combination of tensors and kept by the output tensor; later calls only write the scalar
- * coefficients and run. The schedulers, guidance and inpainting drive this exactly as they drive
- * {@link io.sdxl4j.tensor.HostTensorOps}: one implementation of the math, host or device.
+ * combination of tensors and kept by the output tensor; later calls only queue the scalar
+ * coefficients' upload and the run. The schedulers, guidance and inpainting drive this exactly as
+ * they drive {@link io.sdxl4j.tensor.HostTensorOps}: one implementation of the math, host or device.
+ *
+ * <p>Every copy and run goes through the engine's {@link DeviceMemory}, one queue in program
+ * order: an operation never waits for the device, except {@link #download} and
+ * {@link #stdPerItem}, whose results the host reads.
  *
  * <p>Small graphs through the session machinery rather than CUDA kernels of this module: they
  * need no nvcc at build time, run on every provider the build has (so the CPU tests exercise the
@@ -50,9 +53,8 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     private final Map<Kernel, Session> sessions = new EnumMap<>(Kernel.class);
     private final Function<byte[], Session> open;
     private final MemoryInfo memory;
-    private final MemoryInfo hostMemory;
     private final DeviceMemory transfers;
-    private final RunOptions runOptions = new RunOptions();
+    private final RunOptions runOptions;
     private final BytePointer[] tensorNames = names(Kernel.TENSOR_INPUTS);
     private final BytePointer[] scalarNames = names(Kernel.SCALAR_INPUTS);
     private final BytePointer outName = new BytePointer("out");
@@ -63,13 +65,14 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     /**
      * @param open      opens a kernel model as a session on the engine's provider
      * @param memory    the memory the tensors live in (CUDA device memory, or the CPU's)
-     * @param transfers the copies into and out of that memory
+     * @param transfers the copies into and out of that memory and the queue the runs go on; closed
+     *                  with this
      */
     OrtTensorOps(Function<byte[], Session> open, MemoryInfo memory, DeviceMemory transfers) {
         this.open = open;
         this.memory = memory;
         this.transfers = transfers;
-        this.hostMemory = MemoryInfo.CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+        this.runOptions = transfers.runOptions();
     }
 
     private static BytePointer[] names(String[] names) {
@@ -108,7 +111,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     @Override
     public OrtTensor allocate(DataType type, long... shape) {
         checkOpen();
-        OrtTensor t = OrtTensor.allocate(allocator(), type, shape, live);
+        OrtTensor t = OrtTensor.allocate(allocator(), type, shape, live, transfers);
         transfers.zero(t.data(), t.bytes());
         return t;
     }
@@ -125,11 +128,30 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         transfers.upload(d.data(), d.hostPointer(src), d.bytes());
     }
 
+    /** Device to host: waits for the device (a host synchronization). */
     @Override
     public void download(HostTensor dst, Tensor src) {
         OrtTensor s = tensor(src);
         requireSameLayout(s, dst);
         transfers.download(s.hostPointer(dst), s.data(), s.bytes());
+    }
+
+    /** Queues a download: {@code dst} holds it after the next {@link #synchronize()}. */
+    void downloadLater(HostTensor dst, OrtTensor src) {
+        OrtTensor s = tensor(src);
+        requireSameLayout(s, dst);
+        transfers.downloadLater(s.hostPointer(dst), s.data(), s.bytes());
+    }
+
+    /** Waits until everything queued is done (a host synchronization). */
+    void synchronize() {
+        checkOpen();
+        transfers.synchronize();
+    }
+
+    /** The queue of this engine's copies and runs, with its counts. */
+    DeviceMemory transfers() {
+        return transfers;
     }
 
     private static void requireSameLayout(OrtTensor t, HostTensor h) {
@@ -233,6 +255,8 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         }
         KernelRun r = binding(Kernel.MEAN_SQUARED_DEVIATION, t, t, null, null);
         r.run(0, 0, 0);
+        // The host reads the result: the one wait of an operation (guidance rescale, twice a step).
+        transfers.download(r.hostOut, r.deviceOutData, 8L * items);
         long per = t.elementCount() / Math.max(items, 1);
         for (int i = 0; i < items; i++) {
             // Bessel's correction, as torch's std: Σ(x − mean)² / (n − 1).
@@ -309,9 +333,10 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
     /**
      * One kernel bound to its tensors, listed as a writer of its output and a reader of its
      * operands, and closed when any of them is. The scalars live in a small tensor of the engine's
-     * memory, bound once; each run copies the new values into it (binding a host value again
-     * instead would allocate, and ONNX Runtime copies a host input to the device when it is bound,
-     * not when the session runs).
+     * memory, bound once; each run queues the upload of the new values into it, then the run,
+     * both on the engine's one queue, so the run reads the values of its own call (binding a host
+     * value again instead would allocate, and ONNX Runtime copies a host input to the device when it
+     * is bound, not when the session runs, with a wait of its own).
      */
     private final class KernelRun implements AutoCloseable {
         final Kernel kernel;
@@ -324,7 +349,8 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         final FloatPointer scalars;
         final OrtTensor scalarBlock;
         final DoublePointer hostOut;
-        final Value hostOutValue;
+        final Value deviceOut;
+        final Pointer deviceOutData;
         boolean closed;
 
         KernelRun(Kernel kernel, OrtTensor out, OrtTensor x, OrtTensor y, OrtTensor z) {
@@ -345,17 +371,21 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
                 io.BindInput(scalarNames[i], scalarBlock.view(memory, i, new long[0]).value());
             }
             if (kernel == Kernel.MEAN_SQUARED_DEVIATION) {
+                // Into the engine's memory, downloaded on the queue (an output bound in host memory
+                // would be copied by ONNX Runtime and need its device-wide wait).
                 long items = x.dims()[0];
                 hostOut = new DoublePointer(items);
                 try (LongPointer shape = new LongPointer(1)) {
                     shape.put(0, items);
-                    hostOutValue = Value.CreateTensor(hostMemory.asOrtMemoryInfo(), hostOut, items * 8, shape, 1,
+                    deviceOut = Value.CreateTensor(allocator().asOrtAllocator(), shape, 1,
                             ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE);
                 }
-                io.BindOutput(outName, hostOutValue);
+                deviceOutData = deviceOut.GetTensorMutableRawData();
+                io.BindOutput(outName, deviceOut);
             } else {
                 hostOut = null;
-                hostOutValue = null;
+                deviceOut = null;
+                deviceOutData = null;
                 io.BindOutput(outName, out.value());
             }
             out.writers.add(this);
@@ -375,13 +405,11 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
                 if (kernel.scalars > 2) {
                     scalars.put(2, s2);
                 }
+                // Queued, not waited for: the run below is queued behind it on the same queue.
                 transfers.upload(scalarBlock.data(), scalars, 4L * kernel.scalars);
             }
             try {
-                session.Run(runOptions, io);
-                if (hostOut != null) {
-                    io.SynchronizeOutputs();
-                }
+                transfers.run(session, runOptions, io, false);
             } catch (RuntimeException e) {
                 throw new SdxlException("javacpp engine: kernel " + kernel + " failed: " + e.getMessage(), e);
             }
@@ -404,8 +432,9 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
                 scalarBlock.close();
             }
             scalars.close();
-            if (hostOutValue != null) {
-                hostOutValue.close();
+            if (deviceOut != null) {
+                transfers.beforeFree();
+                deviceOut.close();
                 hostOut.close();
             }
         }
@@ -428,8 +457,8 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         memory.close();
         Natives.closeAll(new ArrayList<>(sessions.values()));
         sessions.clear();
+        transfers.forget(runOptions);
         runOptions.close();
-        hostMemory.close();
         outName.close();
         for (BytePointer p : tensorNames) {
             p.close();
@@ -437,6 +466,7 @@ final class OrtTensorOps implements TensorOps, AutoCloseable {
         for (BytePointer p : scalarNames) {
             p.close();
         }
+        transfers.close();
     }
 
     @Override
