@@ -23,6 +23,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -299,7 +300,13 @@ public final class Sdxl4jServer implements AutoCloseable {
                 connector.setIdleTimeout(config.readTimeout().toMillis());
                 return connector;
             });
-            c.jetty.modifyServer(server -> server.setStopTimeout(Math.max(1000, config.shutdownGrace().toMillis())));
+            c.jetty.modifyServer(server -> {
+                // Jetty's graceful stop waits only for the requests a GracefulHandler tracks: without
+                // one, stop() cuts the answer of a generation that has just finished mid-body.
+                // Javalin attaches its servlet context inside a wrapper it finds on the server.
+                server.setHandler(new GracefulHandler());
+                server.setStopTimeout(Math.max(1000, config.shutdownGrace().toMillis()));
+            });
             if (!config.corsOrigins().isEmpty()) {
                 c.bundledPlugins.enableCors(cors -> cors.addRule(rule -> {
                     if (config.corsOrigins().contains("*")) {
