@@ -16,18 +16,24 @@ import java.util.Map;
  * Reads the JSON body of {@code POST /v1/generate} in the hosted SDXL APIs' vocabulary (Replicate,
  * Baseten, Cloudflare Workers AI, Segmind) into a {@link GenerationRequest} and the response's
  * options. Each field may come under any of its aliases; a bad value is reported under the name
- * the client used. Unknown fields are ignored, as the hosted APIs ignore them.
+ * the client used. Unknown fields are ignored, as the hosted APIs ignore them. Public for the
+ * Spark job ({@code sdxl4j-spark}), whose JSON lines are the native API's requests.
  */
-final class RequestParser {
+public final class RequestParser {
 
     /** A request the server cannot serve, naming the field at fault. */
-    static final class BadRequest extends RuntimeException {
+    public static final class BadRequest extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final String field;
 
         BadRequest(String field, String message) {
             super(message);
             this.field = field;
+        }
+
+        /** The field at fault, as the client spelt it. */
+        public String field() {
+            return field;
         }
     }
 
@@ -39,7 +45,7 @@ final class RequestParser {
      * @param timeoutMillis the generation's time limit
      * @param preview       send a latent preview with each progress event (streaming only)
      */
-    record Parsed(GenerationRequest request, OutputFormat format, boolean base64, long timeoutMillis,
+    public record Parsed(GenerationRequest request, OutputFormat format, boolean base64, long timeoutMillis,
                   boolean preview, RequestParser parser) implements FieldNames {
 
         @Override
@@ -70,7 +76,7 @@ final class RequestParser {
      * @param maxTimeoutMillis the server's limit; a request may ask for less with {@code timeout} (seconds)
      * @throws BadRequest naming the field
      */
-    static Parsed parse(JsonNode body, long maxTimeoutMillis) {
+    public static Parsed parse(JsonNode body, long maxTimeoutMillis) {
         if (body == null || !body.isObject()) {
             throw new BadRequest("body", "expected a JSON object");
         }
