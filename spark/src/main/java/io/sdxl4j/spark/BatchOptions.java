@@ -123,13 +123,18 @@ public final class BatchOptions implements Serializable {
         return Optional.ofNullable(optimizedModelCache);
     }
 
-    /** {@link PipelineOptions#maxAdapterSets()} of each pipeline. Default 1. */
+    /**
+     * {@link PipelineOptions#maxAdapterSets()} of each pipeline. 0: on the CPU the tasks an executor runs
+     * at once ({@code spark.executor.cores / spark.task.cpus}), since they share its pipeline and each
+     * may be on a LoRA set of its own; on a GPU 1, since each task has the pipeline of its device.
+     * Default 0.
+     */
     public int maxAdapterSets() {
         return maxAdapterSets;
     }
 
-    /** The options of a pipeline on {@code device} (−1: none assigned) with {@code threads} threads. */
-    PipelineOptions pipelineOptions(int device, int threadCount) {
+    /** The options of a pipeline on {@code device} (−1: none assigned) with these threads and adapter sets. */
+    PipelineOptions pipelineOptions(int device, int threadCount, int adapterSets) {
         ExecutionProvider p = switch (provider) {
             case CPU -> ExecutionProvider.cpu();
             case CUDA -> ExecutionProvider.cuda().withDeviceId(Math.max(device, 0));
@@ -138,7 +143,7 @@ public final class BatchOptions implements Serializable {
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threadCount)
                 .loraDirectory(loraDir == null ? null : Path.of(loraDir))
                 .optimizedModelCache(optimizedModelCache == null ? null : Path.of(optimizedModelCache))
-                .maxAdapterSets(maxAdapterSets).build();
+                .maxAdapterSets(adapterSets).build();
     }
 
     @Override
@@ -159,7 +164,7 @@ public final class BatchOptions implements Serializable {
         private Provider provider = Provider.CPU;
         private int threads;
         private String optimizedModelCache;
-        private int maxAdapterSets = 1;
+        private int maxAdapterSets;
 
         private Builder() {
         }
@@ -219,9 +224,10 @@ public final class BatchOptions implements Serializable {
             return this;
         }
 
+        /** Adapter sets each pipeline keeps open, or 0 (see {@link BatchOptions#maxAdapterSets()}). */
         public Builder maxAdapterSets(int sets) {
-            if (sets < 1) {
-                throw new InvalidRequestException("maxAdapterSets", sets, "is below 1");
+            if (sets < 0) {
+                throw new InvalidRequestException("maxAdapterSets", sets, "is negative");
             }
             this.maxAdapterSets = sets;
             return this;

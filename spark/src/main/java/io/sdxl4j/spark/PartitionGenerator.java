@@ -93,7 +93,9 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
                 loraSets.add(row.getString(1));
                 try {
                     if (pipeline == null) {
-                        pipeline = PipelineHolder.pipeline(options, device(task), threads());
+                        SparkConf sc = SparkEnv.get().conf();
+                        int cores = options.threads() > 0 ? options.threads() : executorCores(sc);
+                        pipeline = PipelineHolder.pipeline(options, device(task), cores, adapterSets(sc));
                     }
                     Row out = generate(row, pipeline, files, task, conf);
                     images++;
@@ -160,8 +162,16 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
         }
     }
 
-    private int threads() {
-        return options.threads() > 0 ? options.threads() : executorCores(SparkEnv.get().conf());
+    // See BatchOptions.maxAdapterSets: on the CPU the tasks of an executor share one pipeline, each maybe on
+    // a LoRA set of its own; kept open together, they do not evict each other's set at every image.
+    private int adapterSets(SparkConf conf) {
+        if (options.maxAdapterSets() > 0) {
+            return options.maxAdapterSets();
+        }
+        if (options.provider() != BatchOptions.Provider.CPU) {
+            return 1;
+        }
+        return Math.max(1, executorCores(conf) / Math.max(1, conf.getInt("spark.task.cpus", 1)));
     }
 
     /** The executor's cores: {@code spark.executor.cores}, or local mode's N, or the machine's. */

@@ -45,18 +45,21 @@ final class PipelineHolder {
     private PipelineHolder() {
     }
 
-    static Key key(BatchOptions options, int device, int threads) {
+    static Key key(BatchOptions options, int device, int threads, int adapterSets) {
         return new Key(options.modelDir().orElse(BUILT_IN), options.loraDir().orElse(null), options.engine(),
                 options.provider(), options.provider() == BatchOptions.Provider.CPU ? -1 : Math.max(device, 0), threads,
-                options.optimizedModelCache().orElse(null), options.maxAdapterSets());
+                options.optimizedModelCache().orElse(null), adapterSets);
     }
 
-    /** This JVM's pipeline for {@code options} on {@code device} with {@code threads}, loaded on first use. */
-    static SdxlPipeline pipeline(BatchOptions options, int device, int threads) {
-        Key key = key(options, device, threads);
+    /**
+     * This JVM's pipeline for {@code options} on {@code device} with {@code threads} and
+     * {@code adapterSets}, loaded on first use.
+     */
+    static SdxlPipeline pipeline(BatchOptions options, int device, int threads, int adapterSets) {
+        Key key = key(options, device, threads, adapterSets);
         // computeIfAbsent: the tasks that start together on a new executor wait for one load, not one each.
         return PIPELINES.computeIfAbsent(key, k -> {
-            PipelineOptions po = options.pipelineOptions(k.device(), k.threads());
+            PipelineOptions po = options.pipelineOptions(k.device(), k.threads(), k.maxAdapterSets());
             Path model = k.modelDir().equals(BUILT_IN) ? builtInModel() : Path.of(k.modelDir());
             long start = System.nanoTime();
             SdxlPipeline p = SdxlPipeline.load(model, po);

@@ -65,8 +65,9 @@ public final class SparkGenerateCommand implements Callable<Integer> {
             description = "Keep ONNX Runtime's optimized graphs in this folder of each executor.")
     Path optimizedCache;
 
-    @Option(names = "--max-adapter-sets", defaultValue = "1", paramLabel = "N",
-            description = "LoRA sets each pipeline keeps open at once (default 1; requests are grouped by set).")
+    @Option(names = "--max-adapter-sets", defaultValue = "0", paramLabel = "N",
+            description = "LoRA sets each pipeline keeps open at once (default: the tasks that share it; requests are"
+                    + " grouped by set).")
     int maxAdapterSets;
 
     @CommandLine.Spec
