@@ -95,7 +95,8 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
                     if (pipeline == null) {
                         SparkConf sc = SparkEnv.get().conf();
                         int cores = options.threads() > 0 ? options.threads() : executorCores(sc);
-                        pipeline = PipelineHolder.pipeline(options, device(task), cores, adapterSets(sc));
+                        pipeline = PipelineHolder.pipeline(options, device(task.resourcesJMap()), cores,
+                                adapterSets(sc));
                     }
                     Row out = generate(row, pipeline, files, task, conf);
                     images++;
@@ -148,8 +149,8 @@ final class PartitionGenerator implements MapPartitionsFunction<Row, Row> {
     }
 
     // The GPU Spark gave this task (spark.task.resource.gpu.amount=1): its first address is the CUDA ordinal.
-    private static int device(TaskContext task) {
-        ResourceInformation gpu = task.resourcesJMap().get("gpu");
+    static int device(Map<String, ResourceInformation> resources) {
+        ResourceInformation gpu = resources.get("gpu");
         if (gpu == null || gpu.addresses().length == 0) {
             return -1;
         }
