@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.model;
 
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.engine.ModelSource;
 import io.sdxl4j.onnx.Onnx;
 import java.nio.file.Files;
@@ -13,6 +14,20 @@ import java.util.Optional;
 public final class ModelGraphs {
 
     private ModelGraphs() {
+    }
+
+    /**
+     * The rewrites {@code options} ask for on a component's graph, beyond those the component needs
+     * anyway: the attention fusion on the UNet and the VAE.
+     */
+    public static List<GraphRewrite> rewrites(PipelineOptions options, Component component) {
+        List<GraphRewrite> rewrites = new ArrayList<>();
+        boolean attention = component == Component.UNET || component == Component.VAE_DECODER
+                || component == Component.VAE_ENCODER;
+        if (options.fusedAttention() && attention) {
+            rewrites.add(AttentionFusion.REWRITE);
+        }
+        return rewrites;
     }
 
     /**

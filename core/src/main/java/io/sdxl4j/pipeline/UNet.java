@@ -79,6 +79,7 @@ public final class UNet implements AutoCloseable {
             if (!cudaGraph) {
                 rewrites.add(UnetUpsamplers.REWRITE);
             }
+            rewrites.addAll(ModelGraphs.rewrites(options, Component.UNET));
             source = ModelGraphs.source(file, label, rewrites);
             if (!source.tag().contains(UnetUpsamplers.TAG) && Files.isRegularFile(file)) {
                 latentMultiple = 1 << UnetUpsamplers.upsamplers(UnetUpsamplers.read(file, label));
