@@ -3,6 +3,7 @@ package io.sdxl4j.pipeline;
 
 import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.Precision;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
@@ -87,6 +88,10 @@ public final class UNet implements AutoCloseable {
         } catch (RuntimeException e) {
             initializers.values().forEach(HostTensor::close); // they were the session's to own
             throw e;
+        }
+        if (options.precision() == Precision.FP16 && Files.isRegularFile(file)) {
+            source = ModelGraphs.half(source, label, initializers); // owns the replacements from here
+            initializers = Map.of();
         }
         EngineSession session = engine.open(source.withInitializers(initializers), label);
         try {
