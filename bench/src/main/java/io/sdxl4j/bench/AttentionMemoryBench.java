@@ -29,11 +29,12 @@ import java.util.Map;
  * ({@link io.sdxl4j.PipelineOptions#fusedAttention()}) against the export's unfused graph, at
  * large image sizes. Each configuration runs in a JVM of its own, so that its peak (the kernel's
  * {@code VmHWM}) is its own: the UNet session opened (the upsamplers rewrite, plus the attention
- * fusion when fused), one warm-up call and one timed call at batch 1 on ONNX Runtime's CPU. Not JMH:
+ * fusion when fused), one warm-up call and {@code --calls} timed calls (the median printed) at
+ * batch 1 on ONNX Runtime's CPU. Not JMH:
  * the figure is a process's high-water mark, which one fork per configuration gives directly.
  *
  * <pre>java -cp ... io.sdxl4j.bench.AttentionMemoryBench --model DIR [--synthetic W,D] [--sizes 1024,2048]
- *     [--calls 2]</pre>
+ *     [--calls 3]</pre>
  *
  * {@code --synthetic W,D} writes the synthetic SDXL scaled by widths × W, depths × D into DIR first
  * (when DIR has no UNet). Prints one line per configuration and a Markdown table.
@@ -48,7 +49,7 @@ public final class AttentionMemoryBench {
         Path model = Path.of(a.get("model"));
         if (a.containsKey("child")) {
             child(model, Integer.parseInt(a.get("size")), Boolean.parseBoolean(a.get("fused")),
-                    Integer.parseInt(a.getOrDefault("calls", "2")));
+                    Integer.parseInt(a.getOrDefault("calls", "3")));
             return;
         }
         if (a.containsKey("synthetic") && !Files.isRegularFile(model.resolve("unet/model.onnx"))) {
@@ -60,9 +61,9 @@ public final class AttentionMemoryBench {
             for (boolean fused : new boolean[] {false, true}) {
                 List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                         .toString(), "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-cp",
-                        System.getProperty("java.class.path"), AttentionMemoryBench.class.getName(), "--child",
+                        System.getProperty("java.class.path"), AttentionMemoryBench.class.getName(), "--child", "true",
                         "--model", model.toString(), "--size", size, "--fused", Boolean.toString(fused), "--calls",
-                        a.getOrDefault("calls", "2")));
+                        a.getOrDefault("calls", "3")));
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
                 String out = new String(p.getInputStream().readAllBytes());
                 int rc = p.waitFor();
@@ -74,7 +75,7 @@ public final class AttentionMemoryBench {
             }
         }
         System.out.println();
-        System.out.println("| size | graph | attention nodes | call (s) | peak RSS after open (MiB) | peak RSS of the call (MiB) |");
+        System.out.println("| size | graph | attention nodes | call (s, median) | peak RSS after open (MiB) | peak RSS of the call (MiB) |");
         System.out.println("|---|---|---|---|---|---|");
         for (String r : rows) {
             Map<String, String> f = fields(r);
@@ -109,19 +110,24 @@ public final class AttentionMemoryBench {
             try (OrtSession session = env.createSession(source.graph().orElseThrow(), o)) {
                 long openHwm = hwm();
                 Map<String, OnnxTensor> inputs = inputs(env, session, size / 8);
-                double seconds = 0;
+                double[] seconds = new double[calls];
                 try {
+                    try (OrtSession.Result warm = session.run(inputs)) {
+                        // The first call sizes the arena and plans memory: not timed, but in the peak.
+                    }
                     for (int i = 0; i < calls; i++) {
                         long t0 = System.nanoTime();
                         try (OrtSession.Result r = session.run(inputs)) {
-                            seconds = (System.nanoTime() - t0) / 1e9;
+                            seconds[i] = (System.nanoTime() - t0) / 1e9;
                         }
                     }
                 } finally {
                     inputs.values().forEach(OnnxTensor::close);
                 }
-                System.out.printf(Locale.ROOT, "RESULT size=%d fused=%s mha=%d call_s=%.2f open_hwm_mib=%d hwm_mib=%d%n",
-                        size, fused, mha, seconds, openHwm / 1024, hwm() / 1024);
+                java.util.Arrays.sort(seconds);
+                System.out.printf(Locale.ROOT, "RESULT size=%d fused=%s mha=%d call_s=%.2f calls_s=%s open_hwm_mib=%d hwm_mib=%d%n",
+                        size, fused, mha, seconds[seconds.length / 2], java.util.Arrays.toString(seconds)
+                                .replace(" ", ""), openHwm / 1024, hwm() / 1024);
             }
         }
     }

@@ -115,6 +115,25 @@ class AttentionFusionTest {
         assertEquals(Optional.empty(), AttentionFusion.fuse(text), "CLIP's masked attention stays as exported");
     }
 
+    @Test
+    void theFusedGraphHasItsOwnOptimizedModelCacheEntryAndOnlyTheUnetAndVaeAreFused(@org.junit.jupiter.api.io.TempDir
+                                                                                    java.nio.file.Path cache) {
+        java.nio.file.Path file = TestData.tinyModel().resolve("unet/model.onnx");
+        io.sdxl4j.PipelineOptions fused = io.sdxl4j.PipelineOptions.builder().fusedAttention(true).build();
+        io.sdxl4j.engine.ModelSource plain = ModelGraphs.source(file, "unet", List.of(UnetUpsamplers.REWRITE));
+        List<GraphRewrite> rewrites = new ArrayList<>(List.of(UnetUpsamplers.REWRITE));
+        rewrites.addAll(ModelGraphs.rewrites(fused, Component.UNET));
+        io.sdxl4j.engine.ModelSource rewritten = ModelGraphs.source(file, "unet", rewrites);
+        assertEquals(UnetUpsamplers.TAG + "+" + AttentionFusion.TAG, rewritten.tag());
+        var store = new io.sdxl4j.engine.OptimizedModelCache(cache, "test");
+        assertFalse(store.entry(plain, "unet").model().equals(store.entry(rewritten, "unet").model()),
+                "fused and unfused graphs never share an entry");
+        assertEquals(List.of(AttentionFusion.REWRITE), ModelGraphs.rewrites(fused, Component.VAE_DECODER));
+        assertEquals(List.of(), ModelGraphs.rewrites(fused, Component.TEXT_ENCODER_2));
+        assertEquals(List.of(), ModelGraphs.rewrites(io.sdxl4j.PipelineOptions.defaults(), Component.UNET),
+                "off by default");
+    }
+
     // ---- a hand-built attention block, as the synthetic SDXL and torch's SDPA export write it ----
 
     private static final class Attention {
