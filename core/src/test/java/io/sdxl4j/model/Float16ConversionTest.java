@@ -27,7 +27,7 @@ class Float16ConversionTest {
         assertEquals(unet.getGraph().getInputList(), g.getInputList(), "the inputs stay float32");
         assertEquals(unet.getGraph().getOutputList(), g.getOutputList(), "the outputs too");
         for (Onnx.TensorProto t : g.getInitializerList()) {
-            if (t.getDims(0) > 8 && t.getDataType() != Onnx.TensorProto.DataType.INT64_VALUE) {
+            if (t.getDimsCount() > 0 && t.getDims(0) > 8 && t.getDataType() != Onnx.TensorProto.DataType.INT64_VALUE) {
                 assertEquals(FLOAT16, t.getDataType(), t.getName() + ": every weight is float16");
             }
         }
