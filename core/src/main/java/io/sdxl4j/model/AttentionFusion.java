@@ -300,6 +300,11 @@ public final class AttentionFusion {
             require(is(last, "Reshape"), "the output heads are not merged");
             merged = weighted.getOutput(0);
         }
+        Set<String> projections = Set.of(q.projection, k.projection, v.projection);
+        q.requireWidthFrom(projections);
+        k.requireWidthFrom(projections);
+        v.requireWidthFrom(projections);
+
         // The merge [B, S, h, d] -> [B, S, h·d].
         List<String> s4 = shape(last.getInput(1));
         require(s4 != null && s4.size() == 3, "the output merge has no readable target");
@@ -310,7 +315,10 @@ public final class AttentionFusion {
         for (String w : q.width()) {
             width.add(mul(w, Long.toString(q.heads)));
         }
-        width.add(dim(q.projection, 2));
+        for (String t : projections) {
+            width.add(dim(t, 2));
+            width.add(mul(div(dim(t, 2), q.heads), Long.toString(q.heads)));
+        }
         if (q.hidden > 0) {
             width.add(Long.toString(q.hidden));
         }
@@ -360,6 +368,7 @@ public final class AttentionFusion {
         final String source;
         final long heads;
         final long hidden;
+        String widthFrom; // another tensor whose width / h the split's head width is, or null
 
         Heads(String projection, long heads) {
             this.projection = projection;
@@ -370,6 +379,12 @@ public final class AttentionFusion {
 
         void requireSame(Heads other, String name) throws NoMatch {
             require(other.heads == heads, name + " has " + other.heads + " heads, Q " + heads);
+            require(other.hidden < 0 || hidden < 0 || other.hidden == hidden, name + " differs from Q in width");
+        }
+
+        // A head width read from another tensor's width is one only when that tensor is Q, K or V.
+        void requireWidthFrom(Set<String> projections) throws NoMatch {
+            require(widthFrom == null || projections.contains(widthFrom), "a head width from outside the block");
         }
 
         /** The target elements that mean "the batch". */
@@ -433,12 +448,16 @@ public final class AttentionFusion {
         requireOneInferred(s);
         require(in(s.get(0), h.batch(), "0"), "the head split's batch");
         require(in(s.get(1), Set.of(), "0", "-1", dim(h.projection, 1)), "the head split's length");
-        Set<String> widths = new HashSet<>(h.width());
-        // AttnProcessor2_0 takes head_dim from the key's width: the same for self- and cross-attention.
-        for (String other : otherProjections(r)) {
-            widths.add(div(dim(other, 2), heads));
+        // AttnProcessor2_0 takes head_dim from the key's width (key.shape[-1] // heads): that is a
+        // head width only if that tensor is one of the block's projections, checked once all are known.
+        if (!in(s.get(3), h.width(), "-1")) {
+            for (String other : otherProjections(r)) {
+                if (s.get(3).equals(div(dim(other, 2), heads))) {
+                    h.widthFrom = other;
+                }
+            }
+            require(h.widthFrom != null, "the head split's head width");
         }
-        require(in(s.get(3), widths, "-1"), "the head split's head width");
         return h;
     }
 
