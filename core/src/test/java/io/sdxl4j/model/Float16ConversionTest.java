@@ -45,6 +45,28 @@ class Float16ConversionTest {
     }
 
     @Test
+    void mergedAdapterWeightsOfConvertedInitializersBecomeFloat16Too() {
+        java.nio.file.Path file = TestData.tinyModel().resolve("unet/model.onnx");
+        Onnx.ModelProto unet = UnetUpsamplers.read(file, "unet");
+        Onnx.TensorProto weight = unet.getGraph().getInitializerList().stream()
+                .filter(t -> t.getName().startsWith("onnx::MatMul_")).findFirst().orElseThrow();
+        long[] shape = weight.getDimsList().stream().mapToLong(Long::longValue).toArray();
+        io.sdxl4j.tensor.HostTensor merged = io.sdxl4j.tensor.HostTensor.floats(shape);
+        merged.floatBuffer().put(0, 1.5f);
+        io.sdxl4j.engine.ModelSource source = ModelGraphs.half(io.sdxl4j.engine.ModelSource.of(file), "unet",
+                java.util.Map.of(weight.getName(), merged));
+        io.sdxl4j.tensor.HostTensor half = source.initializers().get(weight.getName());
+        try {
+            assertEquals(io.sdxl4j.tensor.DataType.FLOAT16, half.dataType());
+            assertEquals(1.5f, Float.float16ToFloat(half.halfBuffer().get(0)));
+            assertTrue(merged.isClosed(), "the float32 replacement was the conversion's to free");
+            assertEquals(Float16Conversion.TAG, source.tag());
+        } finally {
+            source.initializers().values().forEach(io.sdxl4j.tensor.HostTensor::close);
+        }
+    }
+
+    @Test
     void theFloat16UnetMakesTheTinyModelsImageWithinTheStatedToleranceOfFloat32() {
         GenerationRequest request = GenerationRequest.builder("a red apple on a table").negativePrompt("blurry")
                 .size(64, 64).steps(8).seed(11).build();
