@@ -172,9 +172,12 @@ public final class PipelineOptions {
     }
 
     /**
-     * The precision the models run in. {@link Precision#FP16} converts an fp32 export's UNet and
-     * text encoders to float16 when their sessions open, for GPUs (the VAE stays fp32: SDXL's VAE
-     * overflows in fp16). Default {@link Precision#FP32}: the export as it is.
+     * The precision the models run in. {@link Precision#FP16} converts an fp32 export's UNet to
+     * float16 when its session opens, for GPUs (the text encoders and the VAE stay fp32: SDXL's VAE
+     * overflows in fp16); its image is within 0.01 of fp32's on the conformance models
+     * ({@code bench/RESULTS.md}, "fp16 conversion"). A UNet whose weights are external opens past
+     * the optimized-model cache (its converted weights are held in memory). Default
+     * {@link Precision#FP32}: the export as it is.
      */
     public Precision precision() {
         return precision;

@@ -63,8 +63,8 @@ final class EngineOptions {
     boolean fusedAttention;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "FP32",
-            description = "Model precision: ${COMPLETION-CANDIDATES}; FP16 converts an fp32 export's UNet and text"
-                    + " encoders at load, for GPUs (default: ${DEFAULT-VALUE}).")
+            description = "Model precision: ${COMPLETION-CANDIDATES}; FP16 converts an fp32 export's UNet at load,"
+                    + " for GPUs (default: ${DEFAULT-VALUE}).")
     Precision precision;
 
     PipelineOptions toOptions() {
