@@ -30,6 +30,8 @@ public final class PipelineOptions {
     private final List<Lora> loras;
     private final List<Embedding> embeddings;
     private final int maxAdapterSets;
+    private final boolean fusedAttention;
+    private final Precision precision;
 
     private PipelineOptions(Builder b) {
         this.engine = b.engine;
@@ -45,6 +47,8 @@ public final class PipelineOptions {
         this.loras = List.copyOf(b.loras);
         this.embeddings = List.copyOf(b.embeddings);
         this.maxAdapterSets = b.maxAdapterSets;
+        this.fusedAttention = b.fusedAttention;
+        this.precision = b.precision;
     }
 
     /** The names of the engines on the class path ({@code ort}; {@code javacpp} with the native module). */
@@ -154,11 +158,37 @@ public final class PipelineOptions {
         return maxAdapterSets;
     }
 
+    /**
+     * Whether the attention blocks of the UNet and the VAE are rewritten into ONNX Runtime's
+     * {@code com.microsoft.MultiHeadAttention} when their sessions open, as ONNX Runtime's Python
+     * optimizer does for Stable Diffusion: the fused kernel (flash attention on the CPU and on CUDA)
+     * never holds the attention score matrices, which at large sizes are most of a UNet call's
+     * memory. The export's files are not changed; with {@link #optimizedModelCache()} the fused graph
+     * is kept there (apart from the unfused one). Measured in {@code bench/RESULTS.md}, "Fused
+     * attention". Default false.
+     */
+    public boolean fusedAttention() {
+        return fusedAttention;
+    }
+
+    /**
+     * The precision the models run in. {@link Precision#FP16} converts an fp32 export's UNet to
+     * float16 when its session opens, for GPUs (the text encoders and the VAE stay fp32: SDXL's VAE
+     * overflows in fp16); its image is within 0.01 of fp32's on the conformance models
+     * ({@code bench/RESULTS.md}, "fp16 conversion"). A UNet whose weights are external opens past
+     * the optimized-model cache (its converted weights are held in memory). Default
+     * {@link Precision#FP32}: the export as it is.
+     */
+    public Precision precision() {
+        return precision;
+    }
+
     public Builder toBuilder() {
         return new Builder().engine(engine).provider(provider).intraOpThreads(intraOpThreads)
                 .interOpThreads(interOpThreads).graphOptimization(graphOptimization).memoryPattern(memoryPattern)
                 .cpuArena(cpuArena).arenaShrinkage(arenaShrinkage).optimizedModelCache(optimizedModelCache)
-                .loraDirectory(loraDirectory).loras(loras).embeddings(embeddings).maxAdapterSets(maxAdapterSets);
+                .loraDirectory(loraDirectory).loras(loras).embeddings(embeddings).maxAdapterSets(maxAdapterSets)
+                .fusedAttention(fusedAttention).precision(precision);
     }
 
     @Override
@@ -169,7 +199,8 @@ public final class PipelineOptions {
                 + ", optimizedModelCache=" + optimizedModelCache
                 + (loraDirectory == null ? "" : ", loraDirectory=" + loraDirectory)
                 + (loras.isEmpty() ? "" : ", loras=" + loras) + (embeddings.isEmpty() ? "" : ", embeddings=" + embeddings)
-                + ", maxAdapterSets=" + maxAdapterSets + "]";
+                + ", maxAdapterSets=" + maxAdapterSets + (fusedAttention ? ", fusedAttention=true" : "")
+                + (precision == Precision.FP32 ? "" : ", precision=" + precision) + "]";
     }
 
     /** Builds {@link PipelineOptions}; every setter validates its argument. */
@@ -187,6 +218,8 @@ public final class PipelineOptions {
         private List<Lora> loras = List.of();
         private List<Embedding> embeddings = List.of();
         private int maxAdapterSets = 1;
+        private boolean fusedAttention;
+        private Precision precision = Precision.FP32;
 
         private Builder() {
         }
@@ -271,6 +304,18 @@ public final class PipelineOptions {
                 throw new InvalidRequestException("maxAdapterSets", sets, "is below 1");
             }
             this.maxAdapterSets = sets;
+            return this;
+        }
+
+        /** See {@link PipelineOptions#fusedAttention()}. */
+        public Builder fusedAttention(boolean enabled) {
+            this.fusedAttention = enabled;
+            return this;
+        }
+
+        /** See {@link PipelineOptions#precision()}. */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
             return this;
         }
 

@@ -36,13 +36,15 @@ public final class LoadedModel implements AutoCloseable {
     private final UNet unet;
     private final VaeDecoder vae;
     private final LoadedModel vaeOwner;
+    private final PipelineOptions options;
     private VaeEncoder encoder;
     private Workspace workspace;
     private final Map<String, Scheduler> schedulers = new HashMap<>();
 
     private LoadedModel(ModelFolder folder, Engine engine, TextConditioner text, UNet unet, VaeDecoder vae,
-                        LoadedModel vaeOwner) {
+                        LoadedModel vaeOwner, PipelineOptions options) {
         this.folder = folder;
+        this.options = options;
         this.engine = engine;
         this.text = text;
         this.unet = unet;
@@ -83,7 +85,7 @@ public final class LoadedModel implements AutoCloseable {
                 .name("sdxl4j-load-", 0).factory())) {
             Future<TextConditioner> text = threads.submit(() -> TextConditioner.open(folder, engine, textWeights));
             Future<UNet> unet = threads.submit(() -> UNet.open(folder, engine, 0, 0, options, unetWeights));
-            Future<VaeDecoder> vae = owner != null ? null : threads.submit(() -> VaeDecoder.open(folder, engine));
+            Future<VaeDecoder> vae = owner != null ? null : threads.submit(() -> VaeDecoder.open(folder, engine, options));
             // Every component is waited for; on a failure the others are closed and the first failure thrown.
             Scope opened = new Scope();
             RuntimeException failure = null;
@@ -109,7 +111,7 @@ public final class LoadedModel implements AutoCloseable {
                 UNet u = join(unet);
                 u.checkConditioning(t.hiddenSize(), t.pooledSize());
                 opened.release();
-                return new LoadedModel(folder, engine, t, u, vae == null ? owner.vae : join(vae), owner);
+                return new LoadedModel(folder, engine, t, u, vae == null ? owner.vae : join(vae), owner, options);
             } catch (RuntimeException e) {
                 Scope.closeOnFailure(opened, e);
                 throw e;
@@ -175,7 +177,7 @@ public final class LoadedModel implements AutoCloseable {
             return vaeOwner.encoder();
         }
         if (encoder == null) {
-            encoder = VaeEncoder.open(folder, engine);
+            encoder = VaeEncoder.open(folder, engine, options);
         }
         return encoder;
     }

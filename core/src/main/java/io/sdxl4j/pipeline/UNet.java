@@ -3,6 +3,7 @@ package io.sdxl4j.pipeline;
 
 import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.Precision;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
@@ -79,6 +80,7 @@ public final class UNet implements AutoCloseable {
             if (!cudaGraph) {
                 rewrites.add(UnetUpsamplers.REWRITE);
             }
+            rewrites.addAll(ModelGraphs.rewrites(options, Component.UNET));
             source = ModelGraphs.source(file, label, rewrites);
             if (!source.tag().contains(UnetUpsamplers.TAG) && Files.isRegularFile(file)) {
                 latentMultiple = 1 << UnetUpsamplers.upsamplers(UnetUpsamplers.read(file, label));
@@ -86,6 +88,10 @@ public final class UNet implements AutoCloseable {
         } catch (RuntimeException e) {
             initializers.values().forEach(HostTensor::close); // they were the session's to own
             throw e;
+        }
+        if (options.precision() == Precision.FP16 && Files.isRegularFile(file)) {
+            source = ModelGraphs.half(source, label, initializers); // owns the replacements from here
+            initializers = Map.of();
         }
         EngineSession session = engine.open(source.withInitializers(initializers), label);
         try {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.pipeline;
 
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.engine.Binding;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
@@ -8,6 +9,7 @@ import io.sdxl4j.image.Images;
 import io.sdxl4j.image.SdxlWatermark;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
+import io.sdxl4j.model.ModelGraphs;
 import io.sdxl4j.model.ModelSignatures;
 import io.sdxl4j.model.VaeConfig;
 import io.sdxl4j.tensor.HostTensor;
@@ -39,7 +41,14 @@ public final class VaeDecoder implements AutoCloseable {
 
     /** Opens and checks {@code vae_decoder/model.onnx}. */
     public static VaeDecoder open(ModelFolder folder, Engine engine) {
-        EngineSession session = engine.open(folder.onnx(Component.VAE_DECODER), Component.VAE_DECODER.label());
+        return open(folder, engine, PipelineOptions.defaults());
+    }
+
+    /** Opens and checks {@code vae_decoder/model.onnx}, its graph rewritten as {@code options} ask. */
+    public static VaeDecoder open(ModelFolder folder, Engine engine, PipelineOptions options) {
+        Component c = Component.VAE_DECODER;
+        EngineSession session = engine.open(ModelGraphs.source(folder.onnx(c), c.label(), ModelGraphs.rewrites(options, c)),
+                c.label());
         try {
             ModelSignatures.checkVaeDecoder(session);
             return new VaeDecoder(session, folder.vae());

@@ -2,12 +2,14 @@
 package io.sdxl4j.pipeline;
 
 import io.sdxl4j.SdxlException;
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.engine.Binding;
 import io.sdxl4j.engine.Engine;
 import io.sdxl4j.engine.EngineSession;
 import io.sdxl4j.engine.TensorSpec;
 import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
+import io.sdxl4j.model.ModelGraphs;
 import io.sdxl4j.model.VaeConfig;
 import io.sdxl4j.random.NoiseSource;
 import io.sdxl4j.tensor.HostTensor;
@@ -43,12 +45,18 @@ public final class VaeEncoder implements AutoCloseable {
      * @throws SdxlException naming the file when it is missing or does not fit
      */
     public static VaeEncoder open(ModelFolder folder, Engine engine) {
+        return open(folder, engine, PipelineOptions.defaults());
+    }
+
+    /** {@link #open(ModelFolder, Engine)}, its graph rewritten as {@code options} ask. */
+    public static VaeEncoder open(ModelFolder folder, Engine engine, PipelineOptions options) {
         Component c = Component.VAE_ENCODER;
         if (!folder.has(c)) {
             throw new SdxlException(folder.dir().resolve(c.label()) + ": file not found; img2img and inpainting"
                     + " need the VAE encoder of the export");
         }
-        EngineSession session = engine.open(folder.onnx(c), c.label());
+        EngineSession session = engine.open(ModelGraphs.source(folder.onnx(c), c.label(), ModelGraphs.rewrites(options, c)),
+                c.label());
         try {
             if (session.input("sample").isEmpty()) {
                 throw new SdxlException(c.label() + ": input `sample` missing; found "

@@ -23,7 +23,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Every diffusers reference case that sdxl4j implements must match within the case's tolerance, on
  * every engine on the class path ({@code ort} here; the native module runs this suite for its own
  * engines, naming them in {@code sdxl4j.test.engines}); the others are reported as skipped
- * (assumption failures) with their reason, never passed.
+ * (assumption failures) with their reason, never passed. {@code sdxl4j.test.fusedAttention} runs
+ * them on the fused attention graphs instead ({@code true}) or as well ({@code both}): each case
+ * once per engine and configuration.
  */
 class ConformanceTest {
 
@@ -45,17 +47,27 @@ class ConformanceTest {
                 : Arrays.stream(named.split(",")).map(String::strip).toList();
     }
 
+    /** The graph configurations under test: unfused, fused ({@code sdxl4j.test.fusedAttention=true}) or both. */
+    static List<Boolean> fusedConfigurations() {
+        return switch (System.getProperty("sdxl4j.test.fusedAttention", "false").strip()) {
+            case "true" -> List.of(true);
+            case "both" -> List.of(false, true);
+            default -> List.of(false);
+        };
+    }
+
     static Stream<Arguments> cases() {
-        return engines().stream().flatMap(engine -> SUITE.cases().stream().map(c -> Arguments.of(engine, c.id(), c)));
+        return engines().stream().flatMap(engine -> fusedConfigurations().stream().flatMap(fused -> SUITE.cases()
+                .stream().map(c -> Arguments.of(fused ? engine + "+fused-attention" : engine, c.id(), c))));
     }
 
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("cases")
-    void matchesDiffusers(String engine, String id, ConformanceCase c) {
+    void matchesDiffusers(String configuration, String id, ConformanceCase c) {
         var unsupported = ConformanceRunner.unsupported(c);
         assumeTrue(unsupported.isEmpty(), () -> unsupported.orElse(""));
-        CaseResult r = RUNNERS.computeIfAbsent(engine,
-                e -> new ConformanceRunner(PipelineOptions.builder().engine(e).build())).run(c);
+        CaseResult r = RUNNERS.computeIfAbsent(configuration, e -> new ConformanceRunner(PipelineOptions.builder()
+                .engine(e.replace("+fused-attention", "")).fusedAttention(e.endsWith("+fused-attention")).build())).run(c);
         assertEquals(CaseResult.Status.PASS, r.status(), r.line());
     }
 

@@ -3,6 +3,7 @@ package io.sdxl4j.samples;
 
 import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.Precision;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -56,6 +57,16 @@ final class EngineOptions {
             description = "Adapter sets (LoRA/embedding combinations) kept open at once (default: ${DEFAULT-VALUE}).")
     int maxAdapterSets;
 
+    @Option(names = "--fused-attention",
+            description = "Rewrite the UNet's and the VAE's attention into ONNX Runtime's MultiHeadAttention (flash"
+                    + " attention on CPU and CUDA: far less memory at large sizes).")
+    boolean fusedAttention;
+
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "FP32",
+            description = "Model precision: ${COMPLETION-CANDIDATES}; FP16 converts an fp32 export's UNet at load,"
+                    + " for GPUs (default: ${DEFAULT-VALUE}).")
+    Precision precision;
+
     PipelineOptions toOptions() {
         if (cudaGraph && provider != Provider.CUDA) {
             throw new IllegalArgumentException("--cuda-graph: needs --provider CUDA, not " + provider);
@@ -67,6 +78,7 @@ final class EngineOptions {
         };
         Path cache = noModelCache ? null : modelCache != null ? modelCache : defaultModelCache();
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(cache)
-                .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).build();
+                .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).fusedAttention(fusedAttention).precision(precision)
+                .build();
     }
 }
