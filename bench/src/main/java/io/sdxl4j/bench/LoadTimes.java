@@ -37,8 +37,9 @@ import java.util.stream.Stream;
  *       are), then one image;</li>
  *   <li>{@code nocache}: the library's default, no cache folder (optimized at every open, nothing
  *       written);</li>
- *   <li>{@code serial} / {@code serial-warm}: the four components opened one after another through
- *       the engine (what a load costs without parallel opens), each component's time;</li>
+ *   <li>{@code serial} / {@code serial-warm} / {@code serial-nocache}: the four components opened one
+ *       after another through the engine, with an empty cache, the filled cache and no cache (what a
+ *       load costs without parallel opens), each component's time;</li>
  *   <li>{@code phases}: each component opened through ONNX Runtime directly with optimization off
  *       and pre-packing off (parsing the graph and reading the weights), optimization off (adds
  *       pre-packing: the MatMul/Conv weights copied into the kernels' layouts), optimization on
@@ -46,13 +47,13 @@ import java.util.stream.Stream;
  * </ul>
  *
  * <p>The OS page cache is not dropped (that needs root and would disturb other work on the
- * machine). Instead every file of the model is read once before the runs ({@code --preload no}
- * skips that), so that every run finds the weights in the page cache and cold and warm differ only
- * in what sdxl4j's cache saves; the program reports how much of the weight files was resident
- * before and after (from {@code fincore}, where the system has it).
+ * machine). Instead, before each run, every file of the model and of the cache folder is read once
+ * ({@code --preload no} skips that), so that every run finds its files in the page cache and cold
+ * and warm differ only in what sdxl4j's cache saves; before each run the program reports how much
+ * of the weight files was resident (from {@code fincore}, where the system has it).
  *
  * <pre>java -cp benchmarks.jar io.sdxl4j.bench.LoadTimes --model DIR [--engine ort] [--runs 2]
- *     [--size 512] [--steps 8] [--guidance 5] [--preload yes|no] [--modes cold,warm,nocache,serial,serial-warm,phases]</pre>
+ *     [--size 512] [--steps 8[,N...]] [--guidance 5] [--preload yes|no] [--modes cold,warm,nocache,serial,serial-warm,phases]</pre>
  */
 public final class LoadTimes {
 
@@ -67,7 +68,7 @@ public final class LoadTimes {
             return;
         }
         Map<String, String> o = new LinkedHashMap<>(Map.of("--engine", "ort", "--runs", "2", "--size", "512",
-                "--steps", "8", "--guidance", "5", "--preload", "yes", "--modes", "cold,warm,nocache,serial,serial-warm,phases"));
+                "--steps", "8", "--guidance", "5", "--preload", "yes", "--modes", "cold,warm,nocache,serial,serial-warm,serial-nocache,phases"));
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) && !args[i].equals("--model")) {
                 throw new IllegalArgumentException("unknown option " + args[i] + "; usage: --model DIR [--engine ort]"
@@ -80,10 +81,6 @@ public final class LoadTimes {
                 + Runtime.getRuntime().availableProcessors() + " cores, " + o.get("--size") + "², "
                 + o.get("--steps") + " steps, guidance " + o.get("--guidance"));
         System.out.println("# page cache before the runs: " + pageCache(model));
-        if (!o.getOrDefault("--preload", "yes").equals("no")) {
-            preload(model);
-            System.out.println("# after reading every file once: " + pageCache(model));
-        }
         int runs = Integer.parseInt(o.get("--runs"));
         Path cache = Files.createTempDirectory("sdxl4j-load-cache-");
         try {
@@ -111,6 +108,13 @@ public final class LoadTimes {
         // The previous run's writes (a cold run writes the whole cache) are flushed first, so that
         // their write-back does not compete with the next run's reads.
         new ProcessBuilder("sync").inheritIO().start().waitFor();
+        // What the run reads is put in the page cache first (this machine's page cache loses files
+        // between runs): every run reads from memory, cold and warm alike.
+        if (!o.get("--preload").equals("no")) {
+            preload(model);
+            preload(cache);
+        }
+        System.out.println("# " + mode + ": model " + pageCache(model) + "; cache folder " + pageCache(cache));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
@@ -132,7 +136,7 @@ public final class LoadTimes {
         Path cache = Path.of(a[3]);
         String engine = a[4];
         int size = Integer.parseInt(a[5]);
-        int steps = Integer.parseInt(a[6]);
+        int[] steps = java.util.Arrays.stream(a[6].split(",")).mapToInt(Integer::parseInt).toArray();
         double guidance = Double.parseDouble(a[7]);
         PipelineOptions.Builder options = PipelineOptions.builder().engine(engine);
         switch (mode) {
@@ -143,16 +147,25 @@ public final class LoadTimes {
                 long t0 = System.nanoTime();
                 try (SdxlPipeline p = SdxlPipeline.load(model, options.build())) {
                     long t1 = System.nanoTime();
-                    GenerationResult r = p.generate(GenerationRequest.builder("a lighthouse on a cliff at dusk")
-                            .size(size, size).steps(steps).guidanceScale(guidance).seed(1).build());
-                    long t2 = System.nanoTime();
-                    System.out.printf(Locale.ROOT, "| %s | load %.2f s | image %.2f s (text %.2f, %d steps %.2f,"
-                                    + " decode %.2f) | VmHWM %d MiB |%n", mode, (t1 - t0) / 1e9, (t2 - t1) / 1e9,
-                            sec(r.textEncoding()), steps, sec(r.denoising()), sec(r.decoding()), hwm() >> 10);
+                    System.out.printf(Locale.ROOT, "| %s | load %.2f s | VmHWM after load %d MiB |%n", mode,
+                            (t1 - t0) / 1e9, hwm() >> 10);
+                    // Each step count is one more image from the same pipeline (the first pays the
+                    // workspace and the arena's first allocations).
+                    for (int n : steps) {
+                        long t2 = System.nanoTime();
+                        GenerationResult r = p.generate(GenerationRequest.builder("a lighthouse on a cliff at dusk")
+                                .size(size, size).steps(n).guidanceScale(guidance).seed(1).build());
+                        long t3 = System.nanoTime();
+                        System.out.printf(Locale.ROOT, "| %s | image %.2f s | text %.2f s | %d steps %.2f s | decode"
+                                        + " %.2f s | VmHWM %d MiB |%n", mode, (t3 - t2) / 1e9, sec(r.textEncoding()), n,
+                                sec(r.denoising()), sec(r.decoding()), hwm() >> 10);
+                    }
                 }
             }
-            case "serial", "serial-warm" -> {
-                options.optimizedModelCache(cache);
+            case "serial", "serial-warm", "serial-nocache" -> {
+                if (!mode.equals("serial-nocache")) {
+                    options.optimizedModelCache(cache);
+                }
                 StringBuilder b = new StringBuilder("| " + mode + " |");
                 long total = 0;
                 try (Engine e = Engines.create(options.build())) {
@@ -215,10 +228,21 @@ public final class LoadTimes {
     private static String pageCache(Path model) {
         try (Stream<Path> files = Files.walk(model)) {
             List<String> command = new ArrayList<>(List.of("fincore", "--bytes", "--noheadings", "--output", "RES,SIZE"));
-            files.filter(f -> f.toString().endsWith(".onnx_data")).forEach(f -> command.add(f.toString()));
+            List<String> data = files.filter(f -> f.toString().endsWith(".onnx_data")).map(Path::toString).toList();
+            if (data.isEmpty()) {
+                return "empty";
+            }
+            command.addAll(data);
             // The previous run's writes (a cold run writes the whole cache) are flushed first, so that
         // their write-back does not compete with the next run's reads.
         new ProcessBuilder("sync").inheritIO().start().waitFor();
+        // What the run reads is put in the page cache first (this machine's page cache loses files
+        // between runs): every run reads from memory, cold and warm alike.
+        if (!o.get("--preload").equals("no")) {
+            preload(model);
+            preload(cache);
+        }
+        System.out.println("# " + mode + ": model " + pageCache(model) + "; cache folder " + pageCache(cache));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             long res = 0;
             long total = 0;

@@ -20,6 +20,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.concurrent.Semaphore;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +45,8 @@ import org.slf4j.LoggerFactory;
 public final class OptimizedModelCache {
 
     private static final Logger LOG = LoggerFactory.getLogger(OptimizedModelCache.class);
+    /** Entry writers of this process (see {@link #openWriting}). */
+    private static final Semaphore WRITERS = new Semaphore(1);
 
     /** ONNX Runtime session config keys for the optimized model's external weights. */
     public static final String EXTERNAL_FILE_KEY = "session.optimized_model_external_initializers_file_name";
@@ -177,7 +180,7 @@ public final class OptimizedModelCache {
         EngineSession session;
         try {
             Files.createDirectories(entry.pending().getParent());
-            session = opener.open(source, true, entry);
+            session = openWriting(source, entry, opener);
         } catch (IOException | SdxlException e) {
             quietlyDelete(entry.pending().getParent());
             // Whether writing the entry or the model itself failed, the model alone tells.
@@ -194,6 +197,28 @@ public final class OptimizedModelCache {
             LOG.warn("{}: cannot publish the optimized graph in {} ({})", label, dir, e.getMessage());
         }
         return session;
+    }
+
+    /**
+     * Opens and writes an entry, one writer at a time in this process: writing an entry writes the
+     * whole model again (its weights are most of it), and the components' sessions open side by
+     * side; measured on the synthetic SDXL with full-size text encoders and VAE (bench/RESULTS.md,
+     * "Opening the model"), writers streaming one after another filled the cache faster than
+     * writers interleaving on the disk. Opens that only read an entry, or use no cache, stay
+     * concurrent.
+     */
+    private static EngineSession openWriting(ModelSource source, Entry entry, Opener opener) throws IOException {
+        try {
+            WRITERS.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting to write the optimized graph", e);
+        }
+        try {
+            return opener.open(source, true, entry);
+        } finally {
+            WRITERS.release();
+        }
     }
 
     private static void quietlyDelete(Path folder) {

@@ -43,8 +43,16 @@ final class EngineOptions {
 
     /** The user's cache folder for optimized graphs (the CLI and the server keep one; the library writes none unasked). */
     static Path defaultModelCache() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return defaultModelCache(System.getenv("XDG_CACHE_HOME"), System.getProperty("user.home"));
+    }
+
+    /**
+     * {@code $XDG_CACHE_HOME/sdxl4j/models}, else {@code ~/.cache/sdxl4j/models}: the XDG base
+     * directory specification's cache folder, whose variable counts only when set to an absolute path.
+     */
+    static Path defaultModelCache(String xdgCacheHome, String userHome) {
+        Path base = xdgCacheHome != null && !xdgCacheHome.isBlank() && Path.of(xdgCacheHome).isAbsolute()
+                ? Path.of(xdgCacheHome) : Path.of(userHome, ".cache");
         return base.resolve("sdxl4j").resolve("models");
     }
 

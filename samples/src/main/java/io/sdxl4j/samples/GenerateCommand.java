@@ -72,7 +72,7 @@ abstract class GenerateCommand implements Callable<Integer> {
             out.println(String.format(Locale.ROOT, "seed %d, %dx%d, %s, %d steps: %.2f s (denoising %.2f s)",
                     result.seed(), result.width(), result.height(), result.scheduler().shortName(), result.steps(),
                     result.total().toNanos() / 1e9, result.denoising().toNanos() / 1e9));
-            err.println(String.format(Locale.ROOT, "model loaded in %.2f s, images generated in %.2f s",
+            out.println(String.format(Locale.ROOT, "model loaded in %.2f s, images generated in %.2f s",
                     (loaded - start) / 1e9, result.total().toNanos() / 1e9));
             return 0;
         }
