@@ -53,7 +53,8 @@ import java.util.stream.Stream;
  * of the weight files was resident (from {@code fincore}, where the system has it).
  *
  * <pre>java -cp benchmarks.jar io.sdxl4j.bench.LoadTimes --model DIR [--engine ort] [--runs 2]
- *     [--size 512] [--steps 8[,N...]] [--guidance 5] [--preload yes|no] [--modes cold,warm,nocache,serial,serial-warm,phases]</pre>
+ *     [--size 512] [--steps 8[,N...]] [--guidance 5] [--preload yes|no]
+ *     [--modes cold,warm,nocache,serial,serial-warm,serial-nocache,phases]</pre>
  */
 public final class LoadTimes {
 
@@ -68,7 +69,8 @@ public final class LoadTimes {
             return;
         }
         Map<String, String> o = new LinkedHashMap<>(Map.of("--engine", "ort", "--runs", "2", "--size", "512",
-                "--steps", "8", "--guidance", "5", "--preload", "yes", "--modes", "cold,warm,nocache,serial,serial-warm,serial-nocache,phases"));
+                "--steps", "8", "--guidance", "5", "--preload", "yes",
+                "--modes", "cold,warm,nocache,serial,serial-warm,serial-nocache,phases"));
         for (int i = 0; i < args.length; i += 2) {
             if (!o.containsKey(args[i]) && !args[i].equals("--model")) {
                 throw new IllegalArgumentException("unknown option " + args[i] + "; usage: --model DIR [--engine ort]"
@@ -233,17 +235,7 @@ public final class LoadTimes {
                 return "empty";
             }
             command.addAll(data);
-            // The previous run's writes (a cold run writes the whole cache) are flushed first, so that
-        // their write-back does not compete with the next run's reads.
-        new ProcessBuilder("sync").inheritIO().start().waitFor();
-        // What the run reads is put in the page cache first (this machine's page cache loses files
-        // between runs): every run reads from memory, cold and warm alike.
-        if (!o.get("--preload").equals("no")) {
-            preload(model);
-            preload(cache);
-        }
-        System.out.println("# " + mode + ": model " + pageCache(model) + "; cache folder " + pageCache(cache));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             long res = 0;
             long total = 0;
             for (String line : new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
