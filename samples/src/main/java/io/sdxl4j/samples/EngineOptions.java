@@ -35,10 +35,13 @@ final class EngineOptions {
 
     @Option(names = "--model-cache", paramLabel = "DIR",
             description = "Keep each model's optimized graph in DIR, so that later starts skip ONNX Runtime's graph"
-                    + " optimization (default: $XDG_CACHE_HOME/sdxl4j/models, else ~/.cache/sdxl4j/models).")
+                    + " optimization; it takes about the model's size on disk (default:"
+                    + " $XDG_CACHE_HOME/sdxl4j/models, else ~/.cache/sdxl4j/models).")
     Path modelCache;
 
-    @Option(names = "--no-model-cache", description = "Optimize every graph at every start; write no cache.")
+    @Option(names = "--no-model-cache",
+            description = "Optimize every graph at every start and write no cache (the first start is faster, the"
+                    + " later ones slower).")
     boolean noModelCache;
 
     /** The user's cache folder for optimized graphs (the CLI and the server keep one; the library writes none unasked). */
@@ -65,6 +68,15 @@ final class EngineOptions {
     int maxAdapterSets;
 
     PipelineOptions toOptions() {
+        return toOptions(true);
+    }
+
+    /**
+     * @param keepGraphs false for a model whose folder is new at every start (the built-in model,
+     *                   extracted to a fresh temporary folder): its graphs would be new cache entries
+     *                   every time, so none are kept
+     */
+    PipelineOptions toOptions(boolean keepGraphs) {
         if (cudaGraph && provider != Provider.CUDA) {
             throw new IllegalArgumentException("--cuda-graph: needs --provider CUDA, not " + provider);
         }
@@ -73,7 +85,7 @@ final class EngineOptions {
             case CUDA -> ExecutionProvider.cuda().withDeviceId(device).withCudaGraph(cudaGraph);
             case TENSORRT -> ExecutionProvider.tensorRt().withDeviceId(device);
         };
-        Path cache = noModelCache ? null : modelCache != null ? modelCache : defaultModelCache();
+        Path cache = noModelCache || !keepGraphs ? null : modelCache != null ? modelCache : defaultModelCache();
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(cache)
                 .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).build();
     }

@@ -4,6 +4,7 @@ package io.sdxl4j.samples;
 import io.sdxl4j.GeneratedImage;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.SchedulerType;
 import java.io.PrintWriter;
@@ -51,9 +52,10 @@ abstract class GenerateCommand implements Callable<Integer> {
                     + " images are noise patterns).");
             modelDir = BuiltInModel.extract();
         }
+        PipelineOptions options = engine.toOptions(generation.model != null);
         long start = System.nanoTime();
-        try (SdxlPipeline pipeline = generation.refiner == null ? SdxlPipeline.load(modelDir, engine.toOptions())
-                : SdxlPipeline.load(modelDir, generation.refiner, engine.toOptions())) {
+        try (SdxlPipeline pipeline = generation.refiner == null ? SdxlPipeline.load(modelDir, options)
+                : SdxlPipeline.load(modelDir, generation.refiner, options)) {
             long loaded = System.nanoTime();
             ProgressBar bar = generation.quiet ? null : new ProgressBar(err);
             GenerationResult result = pipeline.generate(request, bar == null ? p -> { } : bar);
