@@ -83,7 +83,7 @@ public final class OptimizedModelCache {
         }
     }
 
-    /** The slot of {@code source}; creates the cache folder and this writer's folder in it. */
+    /** The slot of {@code source} (its writer's folder is made when the entry is written); creates the cache folder. */
     public Entry entry(ModelSource source, String label) {
         try {
             Files.createDirectories(dir);
