@@ -163,15 +163,13 @@ class EngineContractTest {
         float[] second;
         try (Engine cached = Engines.create(options)) {
             first = decode(cached.open(VAE, "vae_decoder/model.onnx"));
-            List<Path> entries;
-            try (Stream<Path> files = Files.list(cache)) {
-                entries = files.filter(f -> f.toString().endsWith(".onnx")).toList();
-            }
+            List<Path> entries = cacheEntries(cache);
             assertEquals(1, entries.size(), "one entry: " + entries);
-            assertTrue(entries.get(0).getFileName().toString().startsWith("vae_decoder_model.onnx-"));
+            assertTrue(entries.get(0).getParent().getFileName().toString().startsWith("vae_decoder_model.onnx-"));
             long written = Files.getLastModifiedTime(entries.get(0)).toMillis();
             second = decode(cached.open(VAE, "vae_decoder/model.onnx"));
             assertEquals(written, Files.getLastModifiedTime(entries.get(0)).toMillis(), "entry reused, not rewritten");
+            assertEquals(entries, cacheEntries(cache));
         }
         float[] plain;
         try (Engine engine = engine(name)) {
@@ -179,6 +177,89 @@ class EngineContractTest {
         }
         assertArrayEquals(plain, first, 1e-6f);
         assertArrayEquals(plain, second, 1e-6f);
+        assertEquals(List.of(), leftovers(cache), "no writer's folder left behind");
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void aTornCacheEntryIsIgnoredAndWrittenAgain(String name, @TempDir Path cache) throws Exception {
+        PipelineOptions options = PipelineOptions.builder().engine(name).optimizedModelCache(cache).build();
+        float[] plain;
+        try (Engine engine = engine(name)) {
+            plain = decode(engine.open(VAE, "vae_decoder/model.onnx"));
+        }
+        try (Engine cached = Engines.create(options)) {
+            cached.open(VAE, "vae_decoder/model.onnx").close();
+            Path entry = cacheEntries(cache).get(0);
+            // A file of the entry cut short, as a full disk or a copy interrupted would leave it.
+            for (Path f : List.of(entry.resolveSibling(OptimizedModelCache.DATA_FILE), entry)) {
+                byte[] whole = Files.readAllBytes(f);
+                Files.write(f, java.util.Arrays.copyOf(whole, whole.length / 2));
+                assertArrayEquals(plain, decode(cached.open(VAE, "vae_decoder/model.onnx")), 1e-6f, f.toString());
+                assertEquals(List.of(entry), cacheEntries(cache));
+                assertEquals(whole.length, Files.size(f), "written again whole: " + f);
+                assertArrayEquals(plain, decode(cached.open(VAE, "vae_decoder/model.onnx")), 1e-6f,
+                        "the rewritten entry loads");
+            }
+        }
+        assertEquals(List.of(), leftovers(cache));
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void twoWritersOfOneEntryLeaveOneWholeEntry(String name, @TempDir Path cache) throws Exception {
+        PipelineOptions options = PipelineOptions.builder().engine(name).optimizedModelCache(cache).build();
+        try (Engine a = Engines.create(options); Engine b = Engines.create(options);
+             var threads = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            var barrier = new java.util.concurrent.CyclicBarrier(2);
+            List<java.util.concurrent.Future<float[]>> runs = new java.util.ArrayList<>();
+            for (Engine e : List.of(a, b)) {
+                runs.add(threads.submit(() -> {
+                    barrier.await();
+                    return decode(e.open(VAE, "vae_decoder/model.onnx"));
+                }));
+            }
+            assertArrayEquals(runs.get(0).get(), runs.get(1).get(), 1e-6f);
+            assertEquals(1, cacheEntries(cache).size(), "one entry: " + cacheEntries(cache));
+            assertEquals(List.of(), leftovers(cache));
+            assertArrayEquals(runs.get(0).get(), decode(a.open(VAE, "vae_decoder/model.onnx")), 1e-6f);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void aChangedWeightsFileIsANewEntry(String name, @TempDir Path dir) throws Exception {
+        Path model = dir.resolve("vae_decoder/model.onnx");
+        Files.createDirectories(model.getParent());
+        Files.copy(VAE, model);
+        Path data = model.resolveSibling("model.onnx_data");
+        Files.write(data, new byte[16]);
+        Path cache = dir.resolve("cache");
+        PipelineOptions options = PipelineOptions.builder().engine(name).optimizedModelCache(cache).build();
+        try (Engine e = Engines.create(options)) {
+            e.open(model, "vae_decoder/model.onnx").close();
+            e.open(model, "vae_decoder/model.onnx").close();
+            assertEquals(1, cacheEntries(cache).size());
+            // The external weights replaced beside an unchanged .onnx file: the old graph is stale.
+            Files.write(data, new byte[32]);
+            e.open(model, "vae_decoder/model.onnx").close();
+            assertEquals(2, cacheEntries(cache).size());
+        }
+    }
+
+    /** The cache's complete entries: {@code <entry>/model.onnx}. */
+    private static List<Path> cacheEntries(Path cache) throws IOException {
+        try (Stream<Path> files = Files.list(cache)) {
+            return files.filter(Files::isDirectory).map(d -> d.resolve(OptimizedModelCache.MODEL_FILE))
+                    .filter(Files::isRegularFile).sorted().toList();
+        }
+    }
+
+    /** What is in the cache folder besides complete entries (writers' and discarded folders). */
+    private static List<Path> leftovers(Path cache) throws IOException {
+        try (Stream<Path> files = Files.list(cache)) {
+            return files.filter(f -> !Files.isRegularFile(f.resolve(OptimizedModelCache.MODEL_FILE))).toList();
+        }
     }
 
     @ParameterizedTest

@@ -36,16 +36,27 @@ final class EngineOptions {
 
     @Option(names = "--model-cache", paramLabel = "DIR",
             description = "Keep each model's optimized graph in DIR, so that later starts skip ONNX Runtime's graph"
-                    + " optimization (default: $XDG_CACHE_HOME/sdxl4j/models, else ~/.cache/sdxl4j/models).")
+                    + " optimization; it takes about the model's size on disk (default:"
+                    + " $XDG_CACHE_HOME/sdxl4j/models, else ~/.cache/sdxl4j/models).")
     Path modelCache;
 
-    @Option(names = "--no-model-cache", description = "Optimize every graph at every start; write no cache.")
+    @Option(names = "--no-model-cache",
+            description = "Optimize every graph at every start and write no cache (the first start is faster, the"
+                    + " later ones slower).")
     boolean noModelCache;
 
     /** The user's cache folder for optimized graphs (the CLI and the server keep one; the library writes none unasked). */
     static Path defaultModelCache() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return defaultModelCache(System.getenv("XDG_CACHE_HOME"), System.getProperty("user.home"));
+    }
+
+    /**
+     * {@code $XDG_CACHE_HOME/sdxl4j/models}, else {@code ~/.cache/sdxl4j/models}: the XDG base
+     * directory specification's cache folder, whose variable counts only when set to an absolute path.
+     */
+    static Path defaultModelCache(String xdgCacheHome, String userHome) {
+        Path base = xdgCacheHome != null && !xdgCacheHome.isBlank() && Path.of(xdgCacheHome).isAbsolute()
+                ? Path.of(xdgCacheHome) : Path.of(userHome, ".cache");
         return base.resolve("sdxl4j").resolve("models");
     }
 
@@ -68,6 +79,15 @@ final class EngineOptions {
     Precision precision;
 
     PipelineOptions toOptions() {
+        return toOptions(true);
+    }
+
+    /**
+     * @param keepGraphs false for a model whose folder is new at every start (the built-in model,
+     *                   extracted to a fresh temporary folder): its graphs would be new cache entries
+     *                   every time, so none are kept
+     */
+    PipelineOptions toOptions(boolean keepGraphs) {
         if (cudaGraph && provider != Provider.CUDA) {
             throw new IllegalArgumentException("--cuda-graph: needs --provider CUDA, not " + provider);
         }
@@ -76,7 +96,7 @@ final class EngineOptions {
             case CUDA -> ExecutionProvider.cuda().withDeviceId(device).withCudaGraph(cudaGraph);
             case TENSORRT -> ExecutionProvider.tensorRt().withDeviceId(device);
         };
-        Path cache = noModelCache ? null : modelCache != null ? modelCache : defaultModelCache();
+        Path cache = noModelCache || !keepGraphs ? null : modelCache != null ? modelCache : defaultModelCache();
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(cache)
                 .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).fusedAttention(fusedAttention).precision(precision)
                 .build();

@@ -4,6 +4,7 @@ package io.sdxl4j.samples;
 import io.sdxl4j.GeneratedImage;
 import io.sdxl4j.GenerationRequest;
 import io.sdxl4j.GenerationResult;
+import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.SchedulerType;
 import java.io.PrintWriter;
@@ -51,9 +52,10 @@ abstract class GenerateCommand implements Callable<Integer> {
                     + " images are noise patterns).");
             modelDir = BuiltInModel.extract();
         }
+        PipelineOptions options = engine.toOptions(generation.model != null);
         long start = System.nanoTime();
-        try (SdxlPipeline pipeline = generation.refiner == null ? SdxlPipeline.load(modelDir, engine.toOptions())
-                : SdxlPipeline.load(modelDir, generation.refiner, engine.toOptions())) {
+        try (SdxlPipeline pipeline = generation.refiner == null ? SdxlPipeline.load(modelDir, options)
+                : SdxlPipeline.load(modelDir, generation.refiner, options)) {
             long loaded = System.nanoTime();
             ProgressBar bar = generation.quiet ? null : new ProgressBar(err);
             GenerationResult result = pipeline.generate(request, bar == null ? p -> { } : bar);
@@ -72,7 +74,7 @@ abstract class GenerateCommand implements Callable<Integer> {
             out.println(String.format(Locale.ROOT, "seed %d, %dx%d, %s, %d steps: %.2f s (denoising %.2f s)",
                     result.seed(), result.width(), result.height(), result.scheduler().shortName(), result.steps(),
                     result.total().toNanos() / 1e9, result.denoising().toNanos() / 1e9));
-            err.println(String.format(Locale.ROOT, "model loaded in %.2f s, images generated in %.2f s",
+            out.println(String.format(Locale.ROOT, "model loaded in %.2f s, images generated in %.2f s",
                     (loaded - start) / 1e9, result.total().toNanos() / 1e9));
             return 0;
         }

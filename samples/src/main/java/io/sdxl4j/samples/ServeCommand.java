@@ -103,7 +103,8 @@ final class ServeCommand implements Callable<Integer> {
         if (!spec.commandLine().getParseResult().hasMatchedOption("--engine")) {
             engine.engine = "javacpp";
         }
-        PipelineOptions options = keepArena ? engine.toOptions() : Sdxl4jServer.servingOptions(engine.toOptions());
+        PipelineOptions options = keepArena ? engine.toOptions(model != null)
+                : Sdxl4jServer.servingOptions(engine.toOptions(model != null));
         Sdxl4jServer.Config config = Sdxl4jServer.Config.defaults().withHost(host).withPort(port).withQueue(queue)
                 .withTimeout(Duration.ofSeconds(timeoutSeconds)).withReadTimeout(Duration.ofSeconds(readTimeoutSeconds))
                 .withMaxBodyBytes(maxBody).withMaxHeaderBytes(maxHeader).withApiKey(key)

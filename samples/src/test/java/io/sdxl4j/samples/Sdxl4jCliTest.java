@@ -39,13 +39,74 @@ class Sdxl4jCliTest {
         assertTrue(r.err().contains("3/3"), "progress bar: " + r.err());
         assertTrue(r.out().startsWith(png + System.lineSeparator()), r.out());
         assertTrue(Pattern.compile("seed 5, 64x64, euler, 3 steps: [0-9.]+ s").matcher(r.out()).find(), r.out());
-        assertTrue(Pattern.compile("model loaded in [0-9.]+ s, images generated in [0-9.]+ s").matcher(r.err()).find(),
-                r.err());
+        assertTrue(Pattern.compile("model loaded in [0-9.]+ s, images generated in [0-9.]+ s").matcher(r.out()).find(),
+                r.out());
         assertEquals(64, ImageIO.read(png.toFile()).getWidth());
+    }
+
+    @Test
+    void aModelFolderGetsItsOptimizedGraphsKeptInTheUsersCacheFolder(@TempDir Path dir) throws Exception {
+        Path model = BuiltInModel.extract();
+        // The build points XDG_CACHE_HOME into target/ for the tests (see the pom).
         Path cache = EngineOptions.defaultModelCache();
+        assertTrue(cache.startsWith(Path.of(System.getenv("XDG_CACHE_HOME"))), cache.toString());
+        long before = Files.isDirectory(cache) ? cacheEntries(cache) : 0;
+        Run r = run("txt2img", "-p", "a fox", "--steps", "1", "--quiet", "--model", model.toString(), "-o",
+                dir.resolve("a.png").toString());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(before + 4, cacheEntries(cache), "the optimized graphs are kept in the user's cache folder");
+    }
+
+    @Test
+    void theBuiltInModelKeepsNoGraphs(@TempDir Path dir) throws Exception {
+        // It is extracted to a new folder at every start: its entries would pile up.
+        Path cache = dir.resolve("graphs");
+        Run r = run("txt2img", "-p", "a fox", "--steps", "1", "--quiet", "--model-cache", cache.toString(), "-o",
+                dir.resolve("a.png").toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(!Files.exists(cache) || cacheEntries(cache) == 0, cache.toString());
+    }
+
+    @Test
+    void theModelCacheFlagChoosesTheFolderAndNoModelCacheWritesNone(@TempDir Path dir) throws Exception {
+        Path cache = dir.resolve("graphs");
+        Path model = BuiltInModel.extract();
+        Run r = run("txt2img", "-p", "a fox", "--steps", "1", "--quiet", "--model", model.toString(), "--model-cache",
+                cache.toString(), "-o", dir.resolve("a.png").toString());
+        assertEquals(0, r.status(), r.err());
+        // text_encoder, text_encoder_2, unet, vae_decoder: one entry each.
+        assertEquals(4, cacheEntries(cache), cache.toString());
+        long written = Files.getLastModifiedTime(cache).toMillis();
+        r = run("txt2img", "-p", "a fox", "--steps", "1", "--quiet", "--model", model.toString(), "--model-cache",
+                cache.toString(), "-o", dir.resolve("b.png").toString());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(4, cacheEntries(cache), "the second start reuses the entries");
+        assertEquals(written, Files.getLastModifiedTime(cache).toMillis(), "no entry added or replaced");
+
+        EngineOptions off = new EngineOptions();
+        new CommandLine(off).parseArgs("--no-model-cache");
+        assertTrue(off.toOptions().optimizedModelCache().isEmpty());
+        EngineOptions chosen = new EngineOptions();
+        new CommandLine(chosen).parseArgs("--model-cache", cache.toString());
+        assertEquals(cache.toAbsolutePath(), chosen.toOptions().optimizedModelCache().orElseThrow());
+        EngineOptions byDefault = new EngineOptions();
+        new CommandLine(byDefault).parseArgs();
+        assertEquals(EngineOptions.defaultModelCache(), byDefault.toOptions().optimizedModelCache().orElseThrow());
+    }
+
+    @Test
+    void theDefaultCacheFolderFollowsXdgCacheHome() {
+        assertEquals(Path.of("/xdg/cache/sdxl4j/models"), EngineOptions.defaultModelCache("/xdg/cache", "/home/u"));
+        assertEquals(Path.of("/home/u/.cache/sdxl4j/models"), EngineOptions.defaultModelCache(null, "/home/u"));
+        assertEquals(Path.of("/home/u/.cache/sdxl4j/models"), EngineOptions.defaultModelCache(" ", "/home/u"));
+        // The XDG specification: a relative path in the variable is invalid and ignored.
+        assertEquals(Path.of("/home/u/.cache/sdxl4j/models"), EngineOptions.defaultModelCache("rel/cache", "/home/u"));
+    }
+
+    /** Complete entries of an optimized-model cache folder: {@code <entry>/model.onnx}. */
+    private static long cacheEntries(Path cache) throws java.io.IOException {
         try (var files = Files.list(cache)) {
-            assertTrue(files.anyMatch(f -> f.getFileName().toString().endsWith(".onnx")),
-                    "the optimized graphs are kept in the user's cache folder, " + cache);
+            return files.filter(f -> Files.isRegularFile(f.resolve("model.onnx"))).count();
         }
     }
 

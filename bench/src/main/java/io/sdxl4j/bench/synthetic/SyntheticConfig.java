@@ -69,6 +69,17 @@ public record SyntheticConfig(int[] blockChannels, int layersPerBlock, int[] tra
         return Math.max(multiple, (int) Math.round(v / multiple) * multiple);
     }
 
+    /**
+     * This UNet with SDXL base 1.0's full-size text encoders and VAE: the model the issue's load and
+     * whole-image comparison with diffusers runs (full-size encoders and VAE, a scaled UNet whose
+     * cross-attention then takes the full 2048-wide context and 1280-wide pooled embedding).
+     */
+    public SyntheticConfig withFullTextAndVae() {
+        SyntheticConfig f = full();
+        return new SyntheticConfig(blockChannels, layersPerBlock, transformerDepth, f.textEncoder, f.textEncoder2,
+                f.vaeChannels, f.vaeLayers, fp16);
+    }
+
     /** The same architecture in float16. */
     public SyntheticConfig withFp16(boolean enabled) {
         return new SyntheticConfig(blockChannels, layersPerBlock, transformerDepth, textEncoder, textEncoder2,

@@ -23,7 +23,7 @@ import java.util.function.BiConsumer;
  * real export. Speed depends on shapes, not weight values: this is what the benchmarks run at
  * SDXL's real size where real weights cannot be downloaded.
  *
- * <pre>java -cp benchmarks.jar io.sdxl4j.bench.synthetic.SyntheticSdxl --out DIR [--width 0.25 --depth 0.2 | --full] [--fp16] [--count]</pre>
+ * <pre>java -cp benchmarks.jar io.sdxl4j.bench.synthetic.SyntheticSdxl --out DIR [--width 0.25 --depth 0.2 [--full-text-vae] | --full] [--fp16] [--count]</pre>
  */
 public final class SyntheticSdxl {
 
@@ -232,6 +232,7 @@ public final class SyntheticSdxl {
         boolean full = false;
         boolean fp16 = false;
         boolean countOnly = false;
+        boolean fullTextVae = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
@@ -240,11 +241,15 @@ public final class SyntheticSdxl {
                 case "--full" -> full = true;
                 case "--fp16" -> fp16 = true;
                 case "--count" -> countOnly = true;
+                case "--full-text-vae" -> fullTextVae = true;
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; usage: --out DIR [--width W --depth D | --full] [--fp16] [--count]");
+                        + "; usage: --out DIR [--width W --depth D [--full-text-vae] | --full] [--fp16] [--count]");
             }
         }
         SyntheticConfig config = (full ? SyntheticConfig.full() : SyntheticConfig.scaled(width, depth)).withFp16(fp16);
+        if (fullTextVae) {
+            config = config.withFullTextAndVae();
+        }
         if (!countOnly && out == null) {
             throw new IllegalArgumentException("--out DIR is required (or --count)");
         }
