@@ -30,6 +30,7 @@ public final class PipelineOptions {
     private final List<Lora> loras;
     private final List<Embedding> embeddings;
     private final int maxAdapterSets;
+    private final Precision precision;
 
     private PipelineOptions(Builder b) {
         this.engine = b.engine;
@@ -45,6 +46,7 @@ public final class PipelineOptions {
         this.loras = List.copyOf(b.loras);
         this.embeddings = List.copyOf(b.embeddings);
         this.maxAdapterSets = b.maxAdapterSets;
+        this.precision = b.precision;
     }
 
     /** The names of the engines on the class path ({@code ort}; {@code javacpp} with the native module). */
@@ -154,11 +156,17 @@ public final class PipelineOptions {
         return maxAdapterSets;
     }
 
+    /** The number format the models compute in. Default {@link Precision#FP32}. */
+    public Precision precision() {
+        return precision;
+    }
+
     public Builder toBuilder() {
         return new Builder().engine(engine).provider(provider).intraOpThreads(intraOpThreads)
                 .interOpThreads(interOpThreads).graphOptimization(graphOptimization).memoryPattern(memoryPattern)
                 .cpuArena(cpuArena).arenaShrinkage(arenaShrinkage).optimizedModelCache(optimizedModelCache)
-                .loraDirectory(loraDirectory).loras(loras).embeddings(embeddings).maxAdapterSets(maxAdapterSets);
+                .loraDirectory(loraDirectory).loras(loras).embeddings(embeddings).maxAdapterSets(maxAdapterSets)
+                .precision(precision);
     }
 
     @Override
@@ -169,7 +177,7 @@ public final class PipelineOptions {
                 + ", optimizedModelCache=" + optimizedModelCache
                 + (loraDirectory == null ? "" : ", loraDirectory=" + loraDirectory)
                 + (loras.isEmpty() ? "" : ", loras=" + loras) + (embeddings.isEmpty() ? "" : ", embeddings=" + embeddings)
-                + ", maxAdapterSets=" + maxAdapterSets + "]";
+                + ", maxAdapterSets=" + maxAdapterSets + ", precision=" + precision + "]";
     }
 
     /** Builds {@link PipelineOptions}; every setter validates its argument. */
@@ -187,8 +195,19 @@ public final class PipelineOptions {
         private List<Lora> loras = List.of();
         private List<Embedding> embeddings = List.of();
         private int maxAdapterSets = 1;
+        private Precision precision = Precision.FP32;
 
         private Builder() {
+        }
+
+        /**
+         * The number format the models compute in (see {@link Precision}); default
+         * {@link Precision#FP32}. A reduced precision runs on the CPU provider only, and not with
+         * LoRA adapters: {@link #build()} refuses either combination.
+         */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
+            return this;
         }
 
         public Builder engine(String name) {
@@ -275,6 +294,14 @@ public final class PipelineOptions {
         }
 
         public PipelineOptions build() {
+            if (precision.int8() && !(provider instanceof ExecutionProvider.Cpu)) {
+                throw new InvalidRequestException("precision", precision, "runs on the CPU provider only (its int8"
+                        + " kernels are ONNX Runtime's CPU kernels), not on " + provider.name());
+            }
+            if (precision.int8() && !loras.isEmpty()) {
+                throw new InvalidRequestException("precision", precision, "cannot be combined with LoRA adapters"
+                        + " (their weights merge into the float32 weights the int8 ones replace); use FP32");
+            }
             return new PipelineOptions(this);
         }
     }
