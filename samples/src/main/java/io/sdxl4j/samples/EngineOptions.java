@@ -3,6 +3,7 @@ package io.sdxl4j.samples;
 
 import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.Precision;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -56,6 +57,12 @@ final class EngineOptions {
             description = "Adapter sets (LoRA/embedding combinations) kept open at once (default: ${DEFAULT-VALUE}).")
     int maxAdapterSets;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "FP32",
+            description = "Number format: ${COMPLETION-CANDIDATES}. INT8 runs the UNet's linear layers in int8"
+                    + " (CPU with AMX/VNNI; faster, a few levels of 255 off the fp32 image; no LoRAs);"
+                    + " INT8_CONV its convolutions too (default: ${DEFAULT-VALUE}).")
+    Precision precision;
+
     PipelineOptions toOptions() {
         if (cudaGraph && provider != Provider.CUDA) {
             throw new IllegalArgumentException("--cuda-graph: needs --provider CUDA, not " + provider);
@@ -67,6 +74,6 @@ final class EngineOptions {
         };
         Path cache = noModelCache ? null : modelCache != null ? modelCache : defaultModelCache();
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threads).optimizedModelCache(cache)
-                .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).build();
+                .loraDirectory(loraDir).maxAdapterSets(maxAdapterSets).precision(precision).build();
     }
 }
