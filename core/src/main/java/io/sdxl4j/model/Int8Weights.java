@@ -22,9 +22,11 @@ import java.util.Set;
  * quantizes the activations to uint8 per call (asymmetric, per tensor) and multiplies u8·s8 with its
  * integer GEMM (MLAS: AMX tiles or AVX-512 VNNI where the CPU has them), then rescales to float32 —
  * what ONNX Runtime's Python {@code quantize_dynamic} produces for MatMul, per-channel, with int8
- * weights. Convolutions, attention's activation·activation products, normalization and everything
- * else stay float32: ONNX Runtime's {@code ConvInteger} is slower than its float convolution here
- * (see bench/RESULTS.md), and the product of two activations has no constant weight to quantize.
+ * weights. With {@code convolutions}, each 2-D ungrouped {@code Conv} becomes
+ * {@code DynamicQuantizeLinear → ConvInteger} with its weight uint8 per output channel (2.7× the
+ * float convolution's rate on an AMX CPU, bench/RESULTS.md "Precision"). Attention's
+ * activation·activation products, normalization and everything else stay float32: the product of
+ * two activations has no constant weight to quantize.
  *
  * <p>Without VNNI or AMX, x86's u8·s8 path ({@code vpmaddubsw}) can saturate a 16-bit pair sum with
  * full-range int8 weights (ONNX Runtime's {@code reduce_range} exists for that); this conversion is
@@ -95,8 +97,9 @@ public final class Int8Weights {
     }
 
     /**
-     * The model with every fitting MatMul on int8 weights, or empty when none fits; weights are read
-     * through {@code weights} (the original export's file).
+     * The model with every fitting MatMul (and with {@code convolutions}, every fitting Conv) on int8
+     * weights, or empty when none fits; weights are read through {@code weights} (the original
+     * export's file).
      */
     static Optional<Onnx.ModelProto> quantize(Onnx.ModelProto model, OnnxModel weights, boolean convolutions) {
         Onnx.GraphProto graph = model.getGraph();
@@ -114,7 +117,7 @@ public final class Int8Weights {
             uses.merge(v.getName(), 1, Integer::sum);
         }
         Onnx.GraphProto.Builder out = graph.toBuilder().clearNode();
-        Map<String, Onnx.TensorProto[]> made = new HashMap<>();
+        Map<String, Onnx.TensorProto[]> made = new LinkedHashMap<>(); // in graph order: the same bytes every time
         Map<String, Integer> converted = new HashMap<>();
         for (Onnx.NodeProto n : graph.getNodeList()) {
             Onnx.TensorProto cw = convolutions ? fitsConv(n, initializers) : null;
@@ -152,7 +155,7 @@ public final class Int8Weights {
         if (made.isEmpty()) {
             return Optional.empty();
         }
-        // A float weight that only the converted MatMuls read is dropped (the runtime never loads it).
+        // A float weight that only the converted nodes read is dropped (the runtime never loads it).
         Set<String> dropped = new HashSet<>();
         converted.forEach((name, count) -> {
             if (count.equals(uses.get(name))) {
