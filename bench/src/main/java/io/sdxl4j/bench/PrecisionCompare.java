@@ -17,14 +17,26 @@ import java.util.Locale;
  * the mean absolute difference, and how many channel values differ by more than 8.
  *
  * <pre>java -cp benchmarks.jar io.sdxl4j.bench.PrecisionCompare [--model DIR] [--size 512] [--steps 8]
- *     [--seeds 42,7] [--precisions INT8,INT8_CONV]</pre>
+ *     [--seeds 42,7] [--precisions INT8,INT8_CONV] [--no-fp32] [--cache DIR]</pre>
  *
  * Without {@code --model} the model is {@link BenchModel}'s (the synthetic SDXL of
- * {@code -Dsdxl4j.synthetic}, written once). Prints one line per precision and seed.
+ * {@code -Dsdxl4j.synthetic}, written once). Prints one line per precision and seed, the load
+ * times and the process's peak resident memory; {@code --no-fp32} times the precisions alone,
+ * {@code --cache} keeps the conversions in an optimized-model cache folder (needed for a UNet whose
+ * int8 graph exceeds protobuf's 2 GB).
  */
 public final class PrecisionCompare {
 
     private PrecisionCompare() {
+    }
+
+    private static String peakResident() {
+        try {
+            return java.nio.file.Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith("VmHWM")).findFirst().map(l -> l.substring(6).strip()).orElse("?");
+        } catch (java.io.IOException e) {
+            return "?";
+        }
     }
 
     public static void main(String[] args) {
@@ -33,6 +45,8 @@ public final class PrecisionCompare {
         int steps = 8;
         List<Long> seeds = List.of(42L);
         List<Precision> precisions = List.of(Precision.INT8, Precision.INT8_CONV);
+        boolean reference = true;
+        Path cache = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = Path.of(args[++i]);
@@ -41,17 +55,24 @@ public final class PrecisionCompare {
                 case "--seeds" -> seeds = java.util.Arrays.stream(args[++i].split(",")).map(Long::parseLong).toList();
                 case "--precisions" -> precisions = java.util.Arrays.stream(args[++i].split(","))
                         .map(s -> Precision.valueOf(s.strip().toUpperCase(Locale.ROOT))).toList();
+                case "--no-fp32" -> reference = false;
+                case "--cache" -> cache = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         Path dir = model != null ? model : BenchModel.folder();
         List<Precision> all = new ArrayList<>();
-        all.add(Precision.FP32);
+        if (reference) {
+            all.add(Precision.FP32);
+        }
         all.addAll(precisions);
         List<List<float[]>> images = new ArrayList<>();
         for (Precision p : all) {
             List<float[]> perSeed = new ArrayList<>();
-            try (SdxlPipeline pipeline = SdxlPipeline.load(dir, PipelineOptions.builder().precision(p).build())) {
+            long loadStart = System.nanoTime();
+            try (SdxlPipeline pipeline = SdxlPipeline.load(dir, PipelineOptions.builder().precision(p)
+                    .optimizedModelCache(cache).build())) {
+                System.out.printf(Locale.ROOT, "%s: loaded in %.1f s%n", p, (System.nanoTime() - loadStart) / 1e9);
                 for (long seed : seeds) {
                     long start = System.nanoTime();
                     float[] px = pipeline.generate(GenerationRequest.builder("a photo of an astronaut riding a horse")
@@ -63,6 +84,10 @@ public final class PrecisionCompare {
                 }
             }
             images.add(perSeed);
+        }
+        System.out.println("peak resident memory (VmHWM): " + peakResident());
+        if (!reference) {
+            return;
         }
         for (int k = 1; k < all.size(); k++) {
             for (int s = 0; s < seeds.size(); s++) {
