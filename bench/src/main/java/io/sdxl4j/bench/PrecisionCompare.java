@@ -75,11 +75,17 @@ public final class PrecisionCompare {
                 System.out.printf(Locale.ROOT, "%s: loaded in %.1f s%n", p, (System.nanoTime() - loadStart) / 1e9);
                 for (long seed : seeds) {
                     long start = System.nanoTime();
+                    long[] stepEnds = new long[steps + 1];
                     float[] px = pipeline.generate(GenerationRequest.builder("a photo of an astronaut riding a horse")
                             .negativePrompt("blurry").size(size, size).steps(steps).guidanceScale(5.0).seed(seed)
-                            .build()).image().pixels();
-                    System.out.printf(Locale.ROOT, "%s seed %d: image in %.2f s%n", p, seed,
-                            (System.nanoTime() - start) / 1e9);
+                            .build(), progress -> stepEnds[Math.min(progress.step(), steps)] = System.nanoTime())
+                            .image().pixels();
+                    long end = System.nanoTime();
+                    // Steps after the first: the first carries ONNX Runtime's first-run cost.
+                    double perStep = steps > 1 && stepEnds[1] > 0 && stepEnds[steps] > 0
+                            ? (stepEnds[steps] - stepEnds[1]) / 1e9 / (steps - 1) : Double.NaN;
+                    System.out.printf(Locale.ROOT, "%s seed %d: image in %.2f s, steps 2..%d %.2f s each%n", p, seed,
+                            (end - start) / 1e9, steps, perStep);
                     perSeed.add(px);
                 }
             }
