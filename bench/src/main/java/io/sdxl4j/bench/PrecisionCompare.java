@@ -75,10 +75,11 @@ public final class PrecisionCompare {
                 System.out.printf(Locale.ROOT, "%s: loaded in %.1f s%n", p, (System.nanoTime() - loadStart) / 1e9);
                 for (long seed : seeds) {
                     long start = System.nanoTime();
-                    long[] stepEnds = new long[steps + 1];
+                    int n = steps;
+                    long[] stepEnds = new long[n + 1];
                     float[] px = pipeline.generate(GenerationRequest.builder("a photo of an astronaut riding a horse")
                             .negativePrompt("blurry").size(size, size).steps(steps).guidanceScale(5.0).seed(seed)
-                            .build(), progress -> stepEnds[Math.min(progress.step(), steps)] = System.nanoTime())
+                            .build(), progress -> stepEnds[Math.min(progress.step(), n)] = System.nanoTime())
                             .image().pixels();
                     long end = System.nanoTime();
                     // Steps after the first: the first carries ONNX Runtime's first-run cost.
