@@ -119,7 +119,8 @@ public final class ModelGraphs {
      */
     private static void write(Onnx.ModelProto model, String tag, Path file, Path target, String label) {
         String unique = UUID.randomUUID().toString().substring(0, 8);
-        String dataName = target.getFileName().toString().replace(".onnx", "." + unique + ".onnx_data");
+        String name = target.getFileName().toString();
+        String dataName = name.substring(0, name.length() - ".onnx".length()) + "." + unique + ".onnx_data";
         Path data = target.resolveSibling(dataName);
         Path pending = target.resolveSibling(target.getFileName() + "." + unique + ".pending");
         OnnxModel original = null;
