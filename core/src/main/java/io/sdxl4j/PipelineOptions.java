@@ -176,8 +176,9 @@ public final class PipelineOptions {
      * float16 when its session opens, for GPUs (the text encoders and the VAE stay fp32: SDXL's VAE
      * overflows in fp16); its image is within 0.01 of fp32's on the conformance models
      * ({@code bench/RESULTS.md}, "fp16 conversion"). A UNet whose weights are external opens past
-     * the optimized-model cache (its converted weights are held in memory). Default
-     * {@link Precision#FP32}: the export as it is.
+     * the optimized-model cache (its converted weights are held in memory). {@link Precision#INT8}
+     * and {@link Precision#INT8_CONV} quantize the UNet's weights for the CPU's int8 units
+     * ({@code bench/RESULTS.md}, "Precision"). Default {@link Precision#FP32}: the export as it is.
      */
     public Precision precision() {
         return precision;
@@ -222,6 +223,16 @@ public final class PipelineOptions {
         private Precision precision = Precision.FP32;
 
         private Builder() {
+        }
+
+        /**
+         * The number format the models compute in (see {@link Precision}); default
+         * {@link Precision#FP32}. The int8 settings run on the CPU provider only, and not with
+         * LoRA adapters: {@link #build()} refuses either combination.
+         */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
+            return this;
         }
 
         public Builder engine(String name) {
@@ -313,13 +324,15 @@ public final class PipelineOptions {
             return this;
         }
 
-        /** See {@link PipelineOptions#precision()}. */
-        public Builder precision(Precision precision) {
-            this.precision = Objects.requireNonNull(precision, "precision");
-            return this;
-        }
-
         public PipelineOptions build() {
+            if (precision.int8() && !(provider instanceof ExecutionProvider.Cpu)) {
+                throw new InvalidRequestException("precision", precision, "runs on the CPU provider only (its int8"
+                        + " kernels are ONNX Runtime's CPU kernels), not on " + provider.name());
+            }
+            if (precision.int8() && !loras.isEmpty()) {
+                throw new InvalidRequestException("precision", precision, "cannot be combined with LoRA adapters"
+                        + " (their weights merge into the float32 weights the int8 ones replace); use FP32");
+            }
             return new PipelineOptions(this);
         }
     }

@@ -45,7 +45,7 @@ import java.util.regex.Pattern;
  * weights are views of the map, never copies; external data ({@code model.onnx_data}) is mapped
  * by each initializer's location, offset and length.
  */
-final class OnnxModel {
+public final class OnnxModel {
 
     /** How a weight initializer stores the torch weight {@code [out, in(, kh, kw)]}. */
     enum Layout {
@@ -162,7 +162,7 @@ final class OnnxModel {
      * @param label the component and file for messages, e.g. {@code unet/model.onnx}
      * @throws SdxlException naming {@code label} and the file when it is missing or not an ONNX model
      */
-    static OnnxModel read(Path file, String label) {
+    public static OnnxModel read(Path file, String label) {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size > MAX_GRAPH_BYTES) {
@@ -250,7 +250,7 @@ final class OnnxModel {
      * @throws SdxlException naming the initializer when it is not float32/float16 or its data does
      *                       not fit its dims
      */
-    float[] floats(String initializer) {
+    public float[] floats(String initializer) {
         Onnx.TensorProto t = initializer(initializer);
         DataType type = dataType(t);
         long count = elementCount(t);
@@ -286,6 +286,32 @@ final class OnnxModel {
             }
         }
         return out;
+    }
+
+    /**
+     * The initializer's data as stored, little-endian (a view of the mapped file, never a copy), for
+     * initializers held as raw bytes, embedded or external.
+     *
+     * @throws SdxlException naming the initializer when its data is in typed fields or does not fit its dims
+     */
+    public ByteBuffer rawData(String initializer) {
+        Onnx.TensorProto t = initializer(initializer);
+        if (!isExternal(t) && !t.hasRawData()) {
+            throw new SdxlException(label + ": initializer " + t.getName() + " keeps its data in typed fields");
+        }
+        int size = switch (t.getDataType()) {
+            case Onnx.TensorProto.DataType.FLOAT_VALUE, Onnx.TensorProto.DataType.INT32_VALUE,
+                 Onnx.TensorProto.DataType.UINT32_VALUE -> 4;
+            case Onnx.TensorProto.DataType.INT64_VALUE, Onnx.TensorProto.DataType.DOUBLE_VALUE,
+                 Onnx.TensorProto.DataType.UINT64_VALUE -> 8;
+            case Onnx.TensorProto.DataType.FLOAT16_VALUE, Onnx.TensorProto.DataType.BFLOAT16_VALUE,
+                 Onnx.TensorProto.DataType.INT16_VALUE, Onnx.TensorProto.DataType.UINT16_VALUE -> 2;
+            case Onnx.TensorProto.DataType.INT8_VALUE, Onnx.TensorProto.DataType.UINT8_VALUE,
+                 Onnx.TensorProto.DataType.BOOL_VALUE -> 1;
+            default -> throw new SdxlException(label + ": initializer " + t.getName() + " has element type "
+                    + t.getDataType() + ", which sdxl4j does not copy");
+        };
+        return rawBytes(t, elementCount(t) * size);
     }
 
     /** The initializer's dims. */

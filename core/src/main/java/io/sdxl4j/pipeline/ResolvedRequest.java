@@ -125,6 +125,12 @@ public record ResolvedRequest(GenerationRequest request, int width, int height, 
             prompt = tags.prompt();
             tags.tags().forEach(t -> loras.add(Lora.named(t.name(), t.scale())));
         }
+        if (!loras.isEmpty() && options.precision().int8()) {
+            // A LoRA merges into the float32 weights, which an int8 UNet no longer has; merging and
+            // quantizing per adapter set would cost a conversion per set, so the combination is refused.
+            throw new InvalidRequestException("loras", loras.get(0).toString(), "cannot be applied with precision "
+                    + options.precision() + " (the UNet's weights are int8); load the pipeline with FP32 for LoRAs");
+        }
         AdapterSet adapters = AdapterSet.resolve(options, loras, request.embeddings());
         NegativePrompt negative = request.style().map(s -> s.negativeWith(request.negativePrompt()))
                 .orElse(request.negativePrompt());

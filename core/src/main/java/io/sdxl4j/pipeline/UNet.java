@@ -13,6 +13,7 @@ import io.sdxl4j.model.Component;
 import io.sdxl4j.model.ModelFolder;
 import io.sdxl4j.ModelInfo.Kind;
 import io.sdxl4j.model.GraphRewrite;
+import io.sdxl4j.model.Int8Weights;
 import io.sdxl4j.model.ModelGraphs;
 import io.sdxl4j.model.ModelSignatures;
 import io.sdxl4j.model.UnetUpsamplers;
@@ -81,7 +82,13 @@ public final class UNet implements AutoCloseable {
                 rewrites.add(UnetUpsamplers.REWRITE);
             }
             rewrites.addAll(ModelGraphs.rewrites(options, Component.UNET));
-            source = ModelGraphs.source(file, label, rewrites);
+            if (options.precision().int8()) {
+                rewrites.add(Int8Weights.rewrite(file, label, options.precision() == Precision.INT8_CONV));
+            }
+            // A weight conversion is stored in the optimized-model cache (when there is one), so that
+            // the next open reads it instead of converting again.
+            source = ModelGraphs.source(file, label, rewrites,
+                    options.precision().int8() ? options.optimizedModelCache() : java.util.Optional.empty());
             if (!source.tag().contains(UnetUpsamplers.TAG) && Files.isRegularFile(file)) {
                 latentMultiple = 1 << UnetUpsamplers.upsamplers(UnetUpsamplers.read(file, label));
             }

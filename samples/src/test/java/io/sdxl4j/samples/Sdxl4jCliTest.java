@@ -217,6 +217,17 @@ class Sdxl4jCliTest {
     }
 
     @Test
+    void int8PrecisionGeneratesOnTheCpuAndIsRefusedOnCuda(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("fox.png");
+        Run r = run("txt2img", "-p", "a fox", "--steps", "2", "--quiet", "--precision", "INT8", "-o", png.toString());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(64, ImageIO.read(png.toFile()).getWidth());
+        r = run("txt2img", "-p", "a fox", "--precision", "INT8", "--provider", "CUDA");
+        assertEquals(2, r.status(), r.err());
+        assertTrue(r.err().contains("--precision: INT8"), r.err());
+    }
+
+    @Test
     void cudaGraphsWithoutCudaAreRefusedNamingTheOption() {
         Run r = run("txt2img", "-p", "a fox", "--cuda-graph");
         assertEquals(2, r.status());
