@@ -107,8 +107,8 @@ budget_status=$?
 set -e
 check "run completes and writes its machine report and summary" bash -c "[ $status = 0 ] && [ -s '$SCRATCH/out-run/machine.txt' ] && [ -s '$SCRATCH/out-run/summary.txt' ]"
 check "the configuration failed at the CUDA runtime, logged" grep -q 'cannot open CUDA device' "$SCRATCH/out-run/log-cuda.txt"
-check "a fused configuration is skipped while the options have no fused attention" \
-  grep -q "cuda-graph-fused: skipped, this build's PipelineOptions has no fused attention" "$SCRATCH/run.txt"
+check "the fused configuration ran with fused attention on" \
+  bash -c "grep -q 'fused attention in this build.s PipelineOptions: yes' '$SCRATCH/run.txt' && grep -q 'cannot open CUDA device' '$SCRATCH/out-run/log-cuda-graph-fused.txt'"
 check "the memory sampler ran beside each and was stopped" bash -c "[ -s '$STAGE/memory-cuda.txt' ] && grep -q 'peak device memory (nvidia-smi, whole device) 1234 MiB' '$SCRATCH/run.txt' && ! pgrep -f 'nvidia-smi --query-gpu=memory[.]used' >/dev/null"
 check "a budget too small skips every configuration" bash -c "[ $budget_status = 0 ] && [ \$(grep -c ': skipped' '$SCRATCH/budget.txt') = 4 ] && grep -q 'cuda: skipped, it would not fit' '$SCRATCH/budget.txt'"
 

@@ -19,8 +19,8 @@
 #                                             in that order, as many as fit GPU_CHECK_BUDGET seconds)
 #     bench/gpu-check.sh status               what is staged, the model, the results so far
 #
-# Environment: GPU_CHECK_STAGE (where parts are assembled; default /root/stage/sdxl4j), GPU_CHECK_MODEL
-# (default /root/sdxl-synthetic-fp16), GPU_CHECK_PARTS (the parts' folder; default bench/gpu-stage),
+# Environment: GPU_CHECK_STAGE (where parts are assembled; default $HOME/stage/sdxl4j), GPU_CHECK_MODEL
+# (default $HOME/sdxl-synthetic-fp16), GPU_CHECK_PARTS (the parts' folder; default bench/gpu-stage),
 # GPU_CHECK_CHUNK_BYTES (default 40000000), GPU_CHECK_BUDGET (seconds for `run`; default 540),
 # GPU_CHECK_CONFIG_TIMEOUT (seconds per configuration; default 300), GPU_CHECK_SIZE (1024),
 # GPU_CHECK_STEPS (30), GPU_CHECK_IMAGES (2), GPU_CHECK_CONV_SEARCH (EXHAUSTIVE), GPU_CHECK_FUSED_FLAG
@@ -30,8 +30,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PARTS_DIR=${GPU_CHECK_PARTS:-$ROOT/bench/gpu-stage}
-STAGE=${GPU_CHECK_STAGE:-/root/stage/sdxl4j}
-MODEL=${GPU_CHECK_MODEL:-/root/sdxl-synthetic-fp16}
+STAGE=${GPU_CHECK_STAGE:-$HOME/stage/sdxl4j}
+MODEL=${GPU_CHECK_MODEL:-$HOME/sdxl-synthetic-fp16}
 CHUNK_BYTES=${GPU_CHECK_CHUNK_BYTES:-40000000}
 OUT_DIR=${OUT:-$STAGE/out}
 M2=${M2_REPO:-$HOME/.m2/repository}

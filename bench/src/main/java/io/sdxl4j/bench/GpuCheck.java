@@ -11,7 +11,6 @@ import io.sdxl4j.bench.synthetic.SyntheticConfig;
 import io.sdxl4j.bench.synthetic.SyntheticSdxl;
 import io.sdxl4j.javacpp.JavaCppEngine;
 import java.io.IOException;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -20,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * One configuration of the GPU check ({@code bench/gpu-check.sh run}): load the pipeline, one
@@ -36,11 +34,10 @@ import java.util.Optional;
  * java -cp ... io.sdxl4j.bench.GpuCheck --probe-cuda --model DIR
  * java -cp ... io.sdxl4j.bench.GpuCheck --capabilities</pre>
  *
- * <p>{@code --fused} sets fused attention through {@code PipelineOptions.Builder.fusedAttention(boolean)}
- * where this build has that method (its name is {@code -Dsdxl4j.gpucheck.fusedMethod}); where it
- * has none, the result says {@code fused=unavailable} and the run is the unfused graph. The
- * script also passes {@code -Dsdxl4j.fusedAttention=true|false} to the JVM for an implementation
- * that reads a system property.
+ * <p>{@code --fused} sets {@code PipelineOptions.Builder.fusedAttention(boolean)} (the attention
+ * blocks rewritten into {@code com.microsoft.MultiHeadAttention}, flash attention on CUDA).
+ * {@code --capabilities} says {@code fusedAttention=yes}; the script reads it so that a build
+ * without the option skips the fused rows instead of timing the unfused graph twice.
  */
 public final class GpuCheck {
 
@@ -55,7 +52,7 @@ public final class GpuCheck {
             return;
         }
         if (a.containsKey("capabilities")) {
-            System.out.println("fusedAttention=" + (fusedMethod().isPresent() ? "yes" : "no"));
+            System.out.println("fusedAttention=yes");
             return;
         }
         Path model = Path.of(require(a, "model"));
@@ -132,32 +129,14 @@ public final class GpuCheck {
         return b.build();
     }
 
-    /** Sets fused attention where the options have it: {@code on}, {@code off}, {@code unavailable} or {@code default}. */
+    /** Sets fused attention ({@code PipelineOptions.Builder.fusedAttention}): {@code on}, {@code off} or {@code default}. */
     static String fused(PipelineOptions.Builder b, String value) {
         if (value == null) {
             return "default";
         }
         boolean on = Boolean.parseBoolean(value);
-        Optional<Method> m = fusedMethod();
-        if (m.isEmpty()) {
-            return on ? "unavailable" : "off";
-        }
-        try {
-            m.get().invoke(b, on);
-            return on ? "on" : "off";
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("PipelineOptions.Builder." + m.get().getName() + "(" + on + ") failed", e);
-        }
-    }
-
-    /** The options' fused-attention setter, {@code -Dsdxl4j.gpucheck.fusedMethod} (boolean), where this build has it. */
-    static Optional<Method> fusedMethod() {
-        String name = System.getProperty("sdxl4j.gpucheck.fusedMethod", "fusedAttention");
-        try {
-            return Optional.of(PipelineOptions.Builder.class.getMethod(name, boolean.class));
-        } catch (NoSuchMethodException e) {
-            return Optional.empty();
-        }
+        b.fusedAttention(on);
+        return on ? "on" : "off";
     }
 
     static Map<String, Object> run(Map<String, String> a, Path model) {

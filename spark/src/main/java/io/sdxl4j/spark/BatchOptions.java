@@ -4,6 +4,7 @@ package io.sdxl4j.spark;
 import io.sdxl4j.ExecutionProvider;
 import io.sdxl4j.InvalidRequestException;
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.Precision;
 import java.io.Serial;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -51,6 +52,8 @@ public final class BatchOptions implements Serializable {
     private final int threads;
     private final String optimizedModelCache;
     private final int maxAdapterSets;
+    private final Precision precision;
+    private final boolean fusedAttention;
 
     private BatchOptions(Builder b) {
         this.modelDir = b.modelDir;
@@ -62,6 +65,8 @@ public final class BatchOptions implements Serializable {
         this.threads = b.threads;
         this.optimizedModelCache = b.optimizedModelCache;
         this.maxAdapterSets = b.maxAdapterSets;
+        this.precision = b.precision;
+        this.fusedAttention = b.fusedAttention;
     }
 
     public static Builder builder() {
@@ -133,6 +138,16 @@ public final class BatchOptions implements Serializable {
         return maxAdapterSets;
     }
 
+    /** {@link PipelineOptions#precision()} of every pipeline. Default {@link Precision#FP32}. */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** {@link PipelineOptions#fusedAttention()} of every pipeline. Default false. */
+    public boolean fusedAttention() {
+        return fusedAttention;
+    }
+
     /** The options of a pipeline on {@code device} (−1: none assigned) with these threads and adapter sets. */
     PipelineOptions pipelineOptions(int device, int threadCount, int adapterSets) {
         ExecutionProvider p = switch (provider) {
@@ -143,7 +158,7 @@ public final class BatchOptions implements Serializable {
         return PipelineOptions.builder().engine(engine).provider(p).intraOpThreads(threadCount)
                 .loraDirectory(loraDir == null ? null : Path.of(loraDir))
                 .optimizedModelCache(optimizedModelCache == null ? null : Path.of(optimizedModelCache))
-                .maxAdapterSets(adapterSets).build();
+                .maxAdapterSets(adapterSets).precision(precision).fusedAttention(fusedAttention).build();
     }
 
     @Override
@@ -151,7 +166,8 @@ public final class BatchOptions implements Serializable {
         return "BatchOptions[model=" + (modelDir == null ? "built-in" : modelDir)
                 + (loraDir == null ? "" : ", loras=" + loraDir) + ", output=" + (outputDir == null ? "rows" : outputDir)
                 + ", partitions=" + partitions + ", engine=" + engine + ", provider=" + provider + ", threads=" + threads
-                + ", maxAdapterSets=" + maxAdapterSets + "]";
+                + ", maxAdapterSets=" + maxAdapterSets + (precision == Precision.FP32 ? "" : ", precision=" + precision)
+                + (fusedAttention ? ", fusedAttention=true" : "") + "]";
     }
 
     /** Builds {@link BatchOptions}; every setter validates its argument. */
@@ -165,8 +181,22 @@ public final class BatchOptions implements Serializable {
         private int threads;
         private String optimizedModelCache;
         private int maxAdapterSets;
+        private Precision precision = Precision.FP32;
+        private boolean fusedAttention;
 
         private Builder() {
+        }
+
+        /** See {@link BatchOptions#precision()}. */
+        public Builder precision(Precision value) {
+            this.precision = Objects.requireNonNull(value, "precision");
+            return this;
+        }
+
+        /** See {@link BatchOptions#fusedAttention()}. */
+        public Builder fusedAttention(boolean enabled) {
+            this.fusedAttention = enabled;
+            return this;
         }
 
         /** The model folder, or null for the built-in tiny model. */

@@ -2,6 +2,7 @@
 package io.sdxl4j.spark;
 
 import io.sdxl4j.PipelineOptions;
+import io.sdxl4j.Precision;
 import io.sdxl4j.SdxlPipeline;
 import io.sdxl4j.samples.BuiltInModel;
 import java.nio.file.Path;
@@ -35,7 +36,7 @@ final class PipelineHolder {
      * @param device the CUDA device, −1 on the CPU
      */
     record Key(String modelDir, String loraDir, String engine, BatchOptions.Provider provider, int device,
-               int threads, String optimizedModelCache, int maxAdapterSets) {
+               int threads, String optimizedModelCache, int maxAdapterSets, Precision precision, boolean fusedAttention) {
     }
 
     private static final ConcurrentMap<Key, SdxlPipeline> PIPELINES = new ConcurrentHashMap<>();
@@ -48,7 +49,7 @@ final class PipelineHolder {
     static Key key(BatchOptions options, int device, int threads, int adapterSets) {
         return new Key(options.modelDir().orElse(BUILT_IN), options.loraDir().orElse(null), options.engine(),
                 options.provider(), options.provider() == BatchOptions.Provider.CPU ? -1 : Math.max(device, 0), threads,
-                options.optimizedModelCache().orElse(null), adapterSets);
+                options.optimizedModelCache().orElse(null), adapterSets, options.precision(), options.fusedAttention());
     }
 
     /**

@@ -2,6 +2,7 @@
 package io.sdxl4j.spark;
 
 import io.sdxl4j.InvalidRequestException;
+import io.sdxl4j.Precision;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -70,6 +71,16 @@ public final class SparkGenerateCommand implements Callable<Integer> {
                     + " grouped by set).")
     int maxAdapterSets;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "FP32",
+            description = "Number format: ${COMPLETION-CANDIDATES}; INT8 and INT8_CONV quantize the UNet for the"
+                    + " CPU's int8 units (faster, a few levels off the fp32 image, no LoRAs), FP16 converts it for"
+                    + " GPUs (default: ${DEFAULT-VALUE}).")
+    Precision precision;
+
+    @Option(names = "--fused-attention",
+            description = "Rewrite the attention blocks into ONNX Runtime's MultiHeadAttention (flash attention).")
+    boolean fusedAttention;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -95,7 +106,8 @@ public final class SparkGenerateCommand implements Callable<Integer> {
     public Integer call() {
         BatchOptions options = BatchOptions.builder().modelDir(model).loraDir(loras).outputDir(output)
                 .partitions(partitions).provider(BatchOptions.Provider.parse(provider)).threads(threads).engine(engine)
-                .optimizedModelCache(optimizedCache).maxAdapterSets(maxAdapterSets).build();
+                .optimizedModelCache(optimizedCache).maxAdapterSets(maxAdapterSets).precision(precision)
+                .fusedAttention(fusedAttention).build();
         SparkSession.Builder builder = SparkSession.builder().appName("sdxl4j batch");
         if (master != null) {
             builder.master(master);

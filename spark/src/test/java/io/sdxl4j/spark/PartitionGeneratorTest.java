@@ -39,4 +39,15 @@ class PartitionGeneratorTest {
         assertEquals(1, cuda.pipelineOptions(1, 4, 1).provider() instanceof io.sdxl4j.ExecutionProvider.Cuda c
                 ? c.deviceId() : -1);
     }
+
+    @Test
+    void precisionAndFusedAttentionReachThePipelineAndSeparateItsPipelines() {
+        BatchOptions int8 = BatchOptions.builder().precision(io.sdxl4j.Precision.INT8).fusedAttention(true).build();
+        BatchOptions plain = BatchOptions.builder().build();
+        io.sdxl4j.PipelineOptions po = int8.pipelineOptions(-1, 2, 1);
+        assertEquals(io.sdxl4j.Precision.INT8, po.precision());
+        assertEquals(true, po.fusedAttention());
+        assertEquals(io.sdxl4j.Precision.FP32, plain.pipelineOptions(-1, 2, 1).precision());
+        assertNotEquals(PipelineHolder.key(int8, -1, 2, 1), PipelineHolder.key(plain, -1, 2, 1));
+    }
 }
