@@ -58,7 +58,7 @@ maven_jar() { # group artifact version classifier -> path in the local repositor
   local g=$1 a=$2 v=$3 c=$4
   local f="$M2/${g//.//}/$a/$v/$a-$v-$c.jar"
   if [ ! -f "$f" ]; then
-    say "fetching $g:$a:$v:$c (needs the Maven repository once)"
+    say "fetching $g:$a:$v:$c (needs the Maven repository once)" >&2
     mvn -B -q dependency:get -Dartifact="$g:$a:$v:jar:$c" -Dtransitive=false >/dev/null \
       || die "$g:$a:$v:$c is not in $M2 and cannot be fetched"
   fi
