@@ -345,14 +345,25 @@ public final class OnnxModel {
             // slice(): a view of part of a larger buffer (an aliased parse) starts at its own position.
             return raw.asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
         }
+        return externalData(file.toAbsolutePath().getParent(), t, bytes, label);
+    }
+
+    /**
+     * The external data of initializer {@code t} of a model in {@code folder}, mapped (never
+     * copied), checked to be {@code bytes} long and to lie inside the folder and its file.
+     *
+     * @param label the component and file for messages, e.g. {@code unet/model.onnx}
+     * @throws SdxlException naming {@code label} and the initializer otherwise
+     */
+    public static ByteBuffer externalData(Path folder, Onnx.TensorProto t, long bytes, String label) {
         String location = null;
         long offset = 0;
         long length = -1;
         for (Onnx.StringStringEntryProto e : t.getExternalDataList()) {
             switch (e.getKey()) {
                 case "location" -> location = e.getValue();
-                case "offset" -> offset = parse(t, e);
-                case "length" -> length = parse(t, e);
+                case "offset" -> offset = parse(t, e, label);
+                case "length" -> length = parse(t, e, label);
                 default -> {
                 }
             }
@@ -360,7 +371,7 @@ public final class OnnxModel {
         if (location == null) {
             throw new SdxlException(label + ": initializer " + t.getName() + " is external without a location");
         }
-        Path dir = file.toAbsolutePath().getParent();
+        Path dir = folder.toAbsolutePath().normalize();
         Path data = dir.resolve(location).normalize();
         if (!data.startsWith(dir)) {
             throw new SdxlException(label + ": initializer " + t.getName() + " points outside the model folder: "
@@ -387,7 +398,7 @@ public final class OnnxModel {
         }
     }
 
-    private long parse(Onnx.TensorProto t, Onnx.StringStringEntryProto e) {
+    private static long parse(Onnx.TensorProto t, Onnx.StringStringEntryProto e, String label) {
         try {
             return Long.parseLong(e.getValue());
         } catch (NumberFormatException ex) {

@@ -66,7 +66,8 @@ public final class ReplacedWeights {
         return model.toBuilder().setGraph(graph).build().toByteArray();
     }
 
-    private static Onnx.ModelProto read(ModelSource source, String label) {
+    /** The graph {@code source} opens: its rewritten graph when it has one, else its file's. */
+    public static Onnx.ModelProto read(ModelSource source, String label) {
         try {
             byte[] bytes = source.graph().isPresent() ? source.graph().get() : Files.readAllBytes(source.file());
             var coded = com.google.protobuf.CodedInputStream.newInstance(bytes);

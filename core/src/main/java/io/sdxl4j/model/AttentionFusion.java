@@ -228,25 +228,12 @@ public final class AttentionFusion {
         require(is(next, "MatMul") && next.getInput(0).equals(probs), "the probabilities do not go into a MatMul with V");
         Onnx.NodeProto weighted = next;
 
-        // Q and K, with a scale on either.
-        String qh = scores.getInput(0);
-        Onnx.NodeProto qn = producer(qh);
-        if ((is(qn, "Mul") || is(qn, "Div")) && sole(qh)) {
-            Scaled s = scaled(qn);
-            if (s != null) {
-                scale = s.apply(scale);
-                qh = s.operand();
-            }
-        }
-        String kt = scores.getInput(1);
-        Onnx.NodeProto kn = producer(kt);
-        if ((is(kn, "Mul") || is(kn, "Div")) && sole(kt)) {
-            Scaled s = scaled(kn);
-            if (s != null) {
-                scale = s.apply(scale);
-                kt = s.operand();
-            }
-        }
+        // Q and K, with a scale on either (torch's scaled-dot-product export puts one on each).
+        Scaled qs = operandScale(scores.getInput(0));
+        Scaled ks = operandScale(scores.getInput(1));
+        scale = ks.apply(qs.apply(scale));
+        String qh = qs.operand();
+        String kt = ks.operand();
         String vh = weighted.getInput(1);
 
         boolean batched = is(producer(qh), "Reshape"); // AttnProcessor: heads folded into the batch
@@ -525,6 +512,19 @@ public final class AttentionFusion {
         double apply(double scale) {
             return divide ? scale / factor : scale * factor;
         }
+    }
+
+    // {@code tensor} made by a Mul/Div by a scalar constant used nowhere else: its operand and factor;
+    // otherwise the tensor itself, times 1.
+    private Scaled operandScale(String tensor) {
+        Onnx.NodeProto n = producer(tensor);
+        if ((is(n, "Mul") || is(n, "Div")) && sole(tensor)) {
+            Scaled s = scaled(n);
+            if (s != null) {
+                return s;
+            }
+        }
+        return new Scaled(tensor, 1, false);
     }
 
     // Mul by a scalar constant (either side) or Div by one: the other operand and the factor.

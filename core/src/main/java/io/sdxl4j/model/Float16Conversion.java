@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 package io.sdxl4j.model;
 
+import io.sdxl4j.adapter.OnnxModel;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.onnx.Onnx;
 import io.sdxl4j.tensor.DataType;
 import io.sdxl4j.tensor.Float16;
 import io.sdxl4j.tensor.HostTensor;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -108,7 +106,7 @@ public final class Float16Conversion {
                 Set<Integer> w = wanted.getOrDefault(t.getName(), Set.of());
                 if (t.getDataType() == FLOAT && w.equals(Set.of(FLOAT16))) {
                     if (t.getDataLocation() == Onnx.TensorProto.DataLocation.EXTERNAL) {
-                        weights.put(t.getName(), external(t, folder));
+                        weights.put(t.getName(), external(t, folder, label));
                         out.addInitializer(t); // its type and data come from the replacement
                     } else {
                         out.addInitializer(toHalf(t));
@@ -121,7 +119,7 @@ public final class Float16Conversion {
                     }
                 }
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             weights.values().forEach(HostTensor::close);
             throw new SdxlException(label + ": float16 conversion: cannot read the weights (" + e.getMessage() + ")",
                     e);
@@ -256,49 +254,21 @@ public final class Float16Conversion {
                 .setRawData(com.google.protobuf.ByteString.copyFrom(raw.array())).build();
     }
 
-    // An external float32 initializer read from its file and converted to a float16 tensor.
-    private static HostTensor external(Onnx.TensorProto t, Path folder) throws IOException {
-        String location = null;
-        long offset = 0;
-        long length = -1;
-        for (Onnx.StringStringEntryProto e : t.getExternalDataList()) {
-            switch (e.getKey()) {
-                case "location" -> location = e.getValue();
-                case "offset" -> offset = Long.parseLong(e.getValue());
-                case "length" -> length = Long.parseLong(e.getValue());
-                default -> { }
-            }
-        }
-        long count = 1;
+    // An external float32 initializer converted to a float16 tensor, from its data mapped (the
+    // float32 copy is never on the heap; the export's checks of location and bounds are OnnxModel's).
+    private static HostTensor external(Onnx.TensorProto t, Path folder, String label) {
         long[] shape = new long[t.getDimsCount()];
+        long count = 1;
         for (int i = 0; i < shape.length; i++) {
             shape[i] = t.getDims(i);
             count *= shape[i];
         }
-        if (location == null || length >= 0 && length != 4 * count) {
-            throw new IOException(t.getName() + ": external data of " + length + " bytes for " + count + " floats");
-        }
+        ByteBuffer data = OnnxModel.externalData(folder, t, 4 * count, label);
         HostTensor half = HostTensor.allocate(DataType.FLOAT16, shape);
-        try (FileChannel ch = FileChannel.open(folder.resolve(location), StandardOpenOption.READ)) {
-            // In slices, so that a large weight never needs its float32 copy whole.
-            int slice = 1 << 20;
-            ByteBuffer buf = ByteBuffer.allocateDirect(4 * slice).order(ByteOrder.LITTLE_ENDIAN);
-            var dst = half.halfBuffer();
-            long done = 0;
-            while (done < count) {
-                int n = (int) Math.min(slice, count - done);
-                buf.clear().limit(4 * n);
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, offset + 4 * done + buf.position()) < 0) {
-                        throw new IOException(t.getName() + ": external data ends early in " + location);
-                    }
-                }
-                buf.flip();
-                Float16.fromFloats(buf.asFloatBuffer(), dst.slice((int) done, n), n);
-                done += n;
-            }
+        try {
+            Float16.fromFloats(data.asFloatBuffer(), half.halfBuffer(), (int) count);
             return half;
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             half.close();
             throw e;
         }

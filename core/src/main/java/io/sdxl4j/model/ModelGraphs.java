@@ -5,6 +5,7 @@ import io.sdxl4j.PipelineOptions;
 import io.sdxl4j.SdxlException;
 import io.sdxl4j.adapter.OnnxModel;
 import io.sdxl4j.engine.ModelSource;
+import io.sdxl4j.engine.ReplacedWeights;
 import io.sdxl4j.onnx.Onnx;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -208,7 +209,7 @@ public final class ModelGraphs {
     public static ModelSource half(ModelSource source, String label, Map<String, HostTensor> replacements) {
         Onnx.ModelProto model;
         try {
-            model = source.graph().isPresent() ? parse(source.graph().get()) : UnetUpsamplers.read(source.file(), label);
+            model = ReplacedWeights.read(source, label);
         } catch (RuntimeException e) {
             replacements.values().forEach(HostTensor::close);
             throw e;
@@ -230,15 +231,5 @@ public final class ModelGraphs {
         weights.putAll(Float16Conversion.halfOf(replacements, c));
         String tag = source.tag().isEmpty() ? Float16Conversion.TAG : source.tag() + "+" + Float16Conversion.TAG;
         return ModelSource.rewritten(source.file(), c.model().toByteArray(), tag).withInitializers(weights);
-    }
-
-    private static Onnx.ModelProto parse(byte[] bytes) {
-        try {
-            var coded = com.google.protobuf.CodedInputStream.newInstance(bytes);
-            coded.setSizeLimit(Integer.MAX_VALUE);
-            return Onnx.ModelProto.parseFrom(coded);
-        } catch (java.io.IOException e) {
-            throw new io.sdxl4j.SdxlException("cannot parse a rewritten graph: " + e.getMessage(), e);
-        }
     }
 }

@@ -93,4 +93,57 @@ class Float16ConversionTest {
         assertTrue(max <= 0.01, "max abs error " + max);
         assertTrue(mean <= 0.0015, "mean abs error " + mean);
     }
+
+    @Test
+    void anExternalWeightIsConvertedFromItsDataFileAndOneOutsideTheModelFolderIsRefused(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        float[] w = {0.5f, -1.25f, 3.0f, 1e-3f, 65504f, -2.0f};
+        java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(4 * (w.length + 2)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        data.putFloat(9f).putFloat(9f); // the weight starts 8 bytes in
+        for (float v : w) {
+            data.putFloat(v);
+        }
+        java.nio.file.Files.write(dir.resolve("weights.bin"), data.array());
+        Onnx.ModelProto model = matMulWithExternalWeight("weights.bin");
+        Float16Conversion.Converted c = Float16Conversion.convert(model, dir, "unet/model.onnx");
+        io.sdxl4j.tensor.HostTensor half = c.weights().get("w");
+        try {
+            assertEquals(io.sdxl4j.tensor.DataType.FLOAT16, half.dataType());
+            for (int i = 0; i < w.length; i++) {
+                assertEquals(w[i], Float.float16ToFloat(half.halfBuffer().get(i)), Math.abs(w[i]) * 1e-3, "w[" + i + "]");
+            }
+        } finally {
+            c.weights().values().forEach(io.sdxl4j.tensor.HostTensor::close);
+        }
+        io.sdxl4j.SdxlException e = org.junit.jupiter.api.Assertions.assertThrows(io.sdxl4j.SdxlException.class,
+                () -> Float16Conversion.convert(matMulWithExternalWeight("../weights.bin"), dir.resolve("unet"),
+                        "unet/model.onnx"));
+        assertTrue(e.getMessage().contains("points outside the model folder"), e.getMessage());
+    }
+
+    // y[2, 3] = x[2, 2] · w[2, 3], w external at byte 8 of location.
+    private static Onnx.ModelProto matMulWithExternalWeight(String location) {
+        Onnx.TensorProto w = Onnx.TensorProto.newBuilder().setName("w").setDataType(FLOAT).addDims(2).addDims(3)
+                .setDataLocation(Onnx.TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(Onnx.StringStringEntryProto.newBuilder().setKey("location").setValue(location))
+                .addExternalData(Onnx.StringStringEntryProto.newBuilder().setKey("offset").setValue("8"))
+                .addExternalData(Onnx.StringStringEntryProto.newBuilder().setKey("length").setValue("24"))
+                .build();
+        Onnx.GraphProto g = Onnx.GraphProto.newBuilder().setName("t")
+                .addInput(value("x", 2, 2)).addOutput(value("y", 2, 3)).addInitializer(w)
+                .addNode(Onnx.NodeProto.newBuilder().setName("/proj/MatMul").setOpType("MatMul").addInput("x")
+                        .addInput("w").addOutput("y"))
+                .build();
+        return Onnx.ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+                .addOpsetImport(Onnx.OperatorSetIdProto.newBuilder().setVersion(17)).build();
+    }
+
+    private static Onnx.ValueInfoProto value(String name, long... dims) {
+        Onnx.TensorShapeProto.Builder shape = Onnx.TensorShapeProto.newBuilder();
+        for (long d : dims) {
+            shape.addDim(Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        }
+        return Onnx.ValueInfoProto.newBuilder().setName(name).setType(Onnx.TypeProto.newBuilder()
+                .setTensorType(Onnx.TypeProto.Tensor.newBuilder().setElemType(FLOAT).setShape(shape))).build();
+    }
 }
